@@ -1,0 +1,41 @@
+# Two commands matter (see README): `make run` and `make test`. Both work on a fresh Debian
+# machine with Python 3.11+: they create .venv and install what they need.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# System packages the browser, slip and audio tests use (Debian names; no browser downloads).
+DEBS := chromium poppler-utils espeak-ng fonts-dejavu-core fonts-noto-core
+
+.PHONY: run test venv system-deps bench check clean
+
+$(BIN)/orientation: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(BIN)/orientation
+
+run: venv
+	$(BIN)/orientation serve
+
+system-deps:
+	@missing=""; \
+	for pkg in $(DEBS); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+test: venv system-deps
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench: venv
+	$(BIN)/python -m orientation.bench
+
+check: venv
+	$(BIN)/orientation check
+
+clean:
+	rm -rf $(VENV) data build *.egg-info

@@ -1,0 +1,1 @@
+"""Orientation: a chatbot-free referral directory for social services (framework-free core)."""

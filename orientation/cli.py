@@ -1,0 +1,136 @@
+"""The ``orientation`` command: a thin click skin over the domain functions.
+
+Paths and settings come from options (or ``ORIENTATION_*`` environment variables) here, at the
+edge, and are passed down explicitly.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import store
+from .errors import OrientationError
+from .settings import DEFAULTS, SETTINGS, envvar
+
+_HELP = {s.name: s.help for s in SETTINGS}
+
+
+def db_option(f):
+    return click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+                        default=DEFAULTS["db"], envvar=envvar("db"), show_default=True,
+                        help=_HELP["db"])(f)
+
+
+def index_option(f):
+    return click.option("--index-dir", type=click.Path(file_okay=False, path_type=Path),
+                        default=DEFAULTS["index_dir"], envvar=envvar("index_dir"),
+                        show_default=True, help=_HELP["index_dir"])(f)
+
+
+def seed_option(f):
+    return click.option("--seed-dir", type=click.Path(file_okay=False, path_type=Path),
+                        default=None, envvar=envvar("seed_dir"),
+                        help=_HELP["seed_dir"])(f)
+
+
+def open_db(db_path: Path):
+    try:
+        return store.connect(db_path)
+    except Exception as exc:  # sqlite3.DatabaseError: not a database, locked, unwritable…
+        raise click.ClickException(f"cannot open database {db_path}: {exc}") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="orientation")
+def cli():
+    """Orientation: a referral directory for social services, with a public kiosk."""
+
+
+@cli.command()
+@db_option
+@seed_option
+def seed(db_path: Path, seed_dir: Path | None):
+    """Load (or reload) the seed directory into the database."""
+    from . import seed as seeding
+
+    db = open_db(db_path)
+    try:
+        counts = seeding.load(db, seed_dir or seeding.DEFAULT_SEED_DIR)
+    except OrientationError as exc:
+        raise click.ClickException(f"seed not loaded, database unchanged: {exc}") from None
+    click.echo(", ".join(f"{n} {name.replace('_', ' ')}" for name, n in counts.items()))
+
+
+@cli.command()
+@db_option
+def check(db_path: Path):
+    """Check every record and pathway; one line per problem, exit 1 if any."""
+    if not db_path.exists():
+        raise click.ClickException(f"no database at {db_path}")
+    problems = store.check_all(open_db(db_path))
+    for line in problems:
+        click.echo(line)
+    if problems:
+        click.echo(f"{len(problems)} problem(s)", err=True)
+        sys.exit(1)
+    counts = store.counts(open_db(db_path))
+    click.echo("OK: " + ", ".join(f"{n} {name}s" for name, n in counts.items()))
+
+
+@cli.command()
+@db_option
+@index_option
+def reindex(db_path: Path, index_dir: Path):
+    """Rebuild the search index from the database."""
+    from .search import SearchIndex
+
+    db = open_db(db_path)
+    index = SearchIndex.create(index_dir, db)
+    click.echo(f"indexed {index.doc_count()} documents in {index_dir}")
+    index.close()
+
+
+def _setting_options(f):
+    """One --option per setting not already covered by a dedicated option."""
+    for setting in reversed(SETTINGS):
+        if setting.name in ("db", "index_dir", "seed_dir"):
+            continue
+        f = click.option(
+            "--" + setting.name.replace("_", "-"), setting.name,
+            default=setting.default, type=type(setting.default), envvar=envvar(setting.name),
+            show_default=True, help=setting.help,
+        )(f)
+    return f
+
+
+@cli.command()
+@db_option
+@index_option
+@seed_option
+@click.option("--host", default="127.0.0.1", show_default=True, envvar=envvar("host"),
+              help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, envvar=envvar("port"),
+              help="Port to listen on.")
+@_setting_options
+def serve(db_path: Path, index_dir: Path, seed_dir: Path | None, host: str, port: int,
+          **settings):
+    """Run the kiosk, staff pages and API (creates and seeds the database on first run)."""
+    import uvicorn
+
+    from api.app import create_app, prepare
+
+    try:
+        prepare(db_path, index_dir, seed_dir=seed_dir)
+    except OrientationError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Orientation on http://{host}:{port}/  (API /api, OpenAPI /schema)")
+    app = create_app(db_path, index_dir, settings=settings)
+    # No access log: request lines carry search words, which may be personal data.
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    cli()

@@ -1,0 +1,276 @@
+"""The directory's domain model.
+
+Names follow Open Referral HSDS 3.1 where HSDS has the concept (Organization, Service, Location,
+ServiceAtLocation, Phone, Schedule, Contact, TaxonomyTerm) so that the HSDS profile is a thin
+mapping. What HSDS lacks and the field reports ask for (access rules, the digital requirement,
+named contacts with absences and substitutes, referral pathways) is modelled here explicitly.
+
+Nested value objects (address, access rules, phones, schedules, absences) belong to their parent
+and are saved with it; links between aggregates (a service's locations and contacts, a pathway's
+steps) are plain ids, checked by the store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Literal
+
+import msgspec
+
+#: uuid5 namespace for ids derived from readable seed slugs, so re-seeding never changes ids.
+SLUG_NAMESPACE = uuid.UUID("6f1c8a52-3c1e-4f57-9a55-0b7e3e1f2a10")
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def slug_id(kind: str, slug: str) -> str:
+    """A stable UUID for a seed slug (the kind keeps slugs of different kinds apart)."""
+    return str(uuid.uuid5(SLUG_NAMESPACE, f"{kind}:{slug}"))
+
+
+Region = Literal["bruxelles", "brabant-wallon", "wallonie", "flandre", "belgique", "autre"]
+Attending = Literal["walk_in", "appointment", "phone", "online"]
+DigitalLevel = Literal["none", "optional", "required"]
+Visibility = Literal["public", "staff"]
+Status = Literal["active", "inactive"]
+LANGUAGES = ("fr", "nl", "en", "ar")
+
+
+class Base(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+class Phone(Base, kw_only=True):
+    id: str = msgspec.field(default_factory=new_id)
+    number: str
+    type: Literal["voice", "sms", "textphone", "fax"] = "voice"
+    description: str | None = None
+    # A staff-only line is never shown to the public (kiosk, anonymous API callers).
+    visibility: Visibility = "public"
+    # Whether a voicemail with a clear message exists: the field reports' "nobody at the end of
+    # the line" is worse when a line just rings out.
+    voicemail: bool = False
+    free: bool = False
+    languages: list[str] = []
+
+
+class Address(Base, kw_only=True):
+    street: str
+    postal_code: str
+    city: str
+    region: Region = "bruxelles"
+    country: str = "BE"
+
+
+class Accessibility(Base, kw_only=True):
+    step_free: bool = False
+    hearing_loop: bool = False
+    toilets: bool = False
+    details: str | None = None
+
+
+class Schedule(Base, kw_only=True):
+    """One weekly opening row, like an HSDS schedule with freq=WEEKLY.
+
+    Times are local (Europe/Brussels) wall-clock times, "HH:MM"; ``closes_at`` may be "24:00".
+    """
+
+    id: str = msgspec.field(default_factory=new_id)
+    byday: str  # "MO,TU,WE"
+    opens_at: str
+    closes_at: str
+    attending_type: Attending = "walk_in"
+    location_id: str | None = None
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+    note: str | None = None
+
+
+class Closure(Base, kw_only=True):
+    """An exceptional closure (holiday weeks, training days), both dates included."""
+
+    date_from: dt.date
+    date_to: dt.date
+    reason: str | None = None
+
+
+class Absence(Base, kw_only=True):
+    date_from: dt.date
+    date_to: dt.date
+    reason: str | None = None
+    substitute_id: str | None = None
+
+
+class TaxonomyTerm(Base, kw_only=True):
+    id: str
+    code: str
+    parent_id: str | None = None
+    labels: dict[str, str]
+    descriptions: dict[str, str] = {}
+    pictogram: str | None = None
+    position: int = 0
+
+    def label(self, lang: str = "fr") -> str:
+        return self.labels.get(lang) or self.labels["fr"]
+
+
+class Organization(Base, kw_only=True):
+    id: str = msgspec.field(default_factory=new_id)
+    name: str
+    alternate_name: str | None = None
+    kind: str = "autre"
+    description: str
+    website: str | None = None
+    email: str | None = None
+    phones: list[Phone] = []
+    status: Status = "active"
+    source_id: str | None = None
+
+
+class Location(Base, kw_only=True):
+    id: str = msgspec.field(default_factory=new_id)
+    organization_id: str
+    name: str
+    description: str | None = None
+    address: Address | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    transport: list[str] = []
+    accessibility: Accessibility = msgspec.field(default_factory=Accessibility)
+    # Confidential locations (a shelter) never show their address publicly, only the city.
+    confidential: bool = False
+    phones: list[Phone] = []
+    source_id: str | None = None
+
+
+class Contact(Base, kw_only=True):
+    """A named human to ask for: the end of every referral."""
+
+    id: str = msgspec.field(default_factory=new_id)
+    organization_id: str
+    civility: str | None = None
+    given_name: str
+    family_name: str
+    role: str
+    phones: list[Phone] = []
+    email: str | None = None
+    languages: list[str] = msgspec.field(default_factory=lambda: ["fr"])
+    availability: list[Schedule] = []
+    absences: list[Absence] = []
+    status: Status = "active"
+    assured_date: dt.date | None = None
+    assured_by: str | None = None
+    source_id: str | None = None
+
+    @property
+    def name(self) -> str:
+        return " ".join(p for p in (self.civility, self.given_name, self.family_name) if p)
+
+    def public_phones(self) -> list[Phone]:
+        return [p for p in self.phones if p.visibility == "public"]
+
+    def absence_on(self, day: dt.date) -> Absence | None:
+        return next((a for a in self.absences if a.date_from <= day <= a.date_to), None)
+
+
+class AccessRules(Base, kw_only=True):
+    walk_in: bool = False
+    appointment: bool = False
+    referral: bool = False
+    documents: list[str] = []
+    cost_free: bool = True
+    cost_description: str | None = None
+    audience: str | None = None
+    eligibility: str | None = None
+
+
+class DigitalRequirement(Base, kw_only=True):
+    """What digital means a person needs: the field reports show this is what excludes people."""
+
+    level: DigitalLevel = "none"
+    what: list[Literal["itsme", "eid-reader", "email", "smartphone", "app", "internet"]] = []
+    note: str | None = None
+
+
+class Translation(Base, kw_only=True):
+    name: str | None = None
+    description: str | None = None
+
+
+class Service(Base, kw_only=True):
+    id: str = msgspec.field(default_factory=new_id)
+    organization_id: str
+    name: str
+    alternate_name: str | None = None
+    description: str
+    url: str | None = None
+    email: str | None = None
+    phones: list[Phone] = []
+    needs: list[str] = []  # taxonomy term ids
+    keywords: list[str] = []
+    location_ids: list[str] = []
+    contact_ids: list[str] = []  # first = main contact
+    languages: list[str] = msgspec.field(default_factory=lambda: ["fr"])
+    interpretation: str | None = None
+    access: AccessRules = msgspec.field(default_factory=AccessRules)
+    digital: DigitalRequirement = msgspec.field(default_factory=DigitalRequirement)
+    schedules: list[Schedule] = []
+    closures: list[Closure] = []
+    open_on_public_holidays: bool = False
+    translations: dict[str, Translation] = {}
+    status: Status = "active"
+    assured_date: dt.date | None = None
+    assured_by: str | None = None
+    source_id: str | None = None
+
+    def text(self, field: Literal["name", "description"], lang: str = "fr") -> str:
+        translated = self.translations.get(lang)
+        value = getattr(translated, field, None) if translated else None
+        return value or getattr(self, field)
+
+
+class PathwayStep(Base, kw_only=True):
+    service_id: str
+    location_id: str | None = None
+    contact_id: str
+    action: str
+    bring: list[str] = []
+    fallback: str | None = None
+
+
+class PathwayTranslation(Base, kw_only=True):
+    need: str | None = None
+    summary: str | None = None
+
+
+class Pathway(Base, kw_only=True):
+    """A need in plain words, then ordered steps that end with a named human contact."""
+
+    id: str = msgspec.field(default_factory=new_id)
+    need: str
+    summary: str | None = None
+    themes: list[str] = []  # taxonomy term ids
+    region: Literal["bruxelles", "brabant-wallon", "both"] = "both"
+    steps: list[PathwayStep]
+    translations: dict[str, PathwayTranslation] = {}
+    status: Status = "active"
+
+    def text(self, field: Literal["need", "summary"], lang: str = "fr") -> str | None:
+        translated = self.translations.get(lang)
+        value = getattr(translated, field, None) if translated else None
+        return value or getattr(self, field)
+
+
+class AuditEntry(Base, kw_only=True):
+    id: int
+    at: dt.datetime
+    actor: str
+    action: Literal["create", "update", "delete"]
+    entity: str
+    entity_id: str
+    field: str
+    before: object = None
+    after: object = None

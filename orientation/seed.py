@@ -1,0 +1,274 @@
+"""Load the human-readable seed directory (``seed/*.yaml``, see ``seed/FORMAT.md``).
+
+Seed files use readable slugs; each becomes a stable UUID (``models.slug_id``) so that loading
+the seed again updates records in place instead of duplicating them. The whole load is one
+transaction: a mistake in any file leaves the database unchanged and names the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import yaml
+from sqlite_utils import Database
+
+from . import store
+from .errors import InvalidData
+from .models import (
+    Absence,
+    AccessRules,
+    Accessibility,
+    Address,
+    Closure,
+    Contact,
+    DigitalRequirement,
+    Location,
+    Organization,
+    Pathway,
+    PathwayStep,
+    PathwayTranslation,
+    Phone,
+    Schedule,
+    Service,
+    TaxonomyTerm,
+    Translation,
+    slug_id,
+)
+
+ACTOR = "seed"
+DEFAULT_SEED_DIR = Path(__file__).resolve().parent.parent / "seed"
+
+
+class SeedError(InvalidData):
+    pass
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise SeedError(f"{path.name}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise SeedError(f"{path.name}: expected a mapping at the top level")
+    return data
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def _phones(items: list[dict] | None, owner: str) -> list[Phone]:
+    phones = []
+    for i, p in enumerate(items or []):
+        phones.append(Phone(
+            id=slug_id("phone", f"{owner}:{i}"),
+            number=str(p["number"]),
+            type=p.get("type", "voice"),
+            description=p.get("description"),
+            visibility=p.get("visibility", "public"),
+            voicemail=bool(p.get("voicemail", False)),
+            free=bool(p.get("free", False)),
+            languages=p.get("languages", []),
+        ))
+    return phones
+
+
+def _schedules(items: list[dict] | None, owner: str) -> list[Schedule]:
+    rows = []
+    for i, s in enumerate(items or []):
+        rows.append(Schedule(
+            id=slug_id("schedule", f"{owner}:{i}"),
+            byday=s["byday"],
+            opens_at=str(s["opens_at"]),
+            closes_at=str(s["closes_at"]),
+            attending_type=s.get("attending", "walk_in"),
+            location_id=slug_id("location", s["location"]) if s.get("location") else None,
+            valid_from=_date(s.get("valid_from")),
+            valid_to=_date(s.get("valid_to")),
+            note=s.get("note"),
+        ))
+    return rows
+
+
+def _terms(data: dict) -> list[TaxonomyTerm]:
+    terms = []
+
+    def walk(items: list[dict], parent: str | None) -> None:
+        for position, item in enumerate(items):
+            terms.append(TaxonomyTerm(
+                id=slug_id("term", item["id"]),
+                code=item["id"],
+                parent_id=slug_id("term", parent) if parent else None,
+                labels=item["labels"],
+                descriptions=item.get("description", {}),
+                pictogram=item.get("pictogram"),
+                position=position,
+            ))
+            walk(item.get("children", []), item["id"])
+
+    walk(data["terms"], None)
+    return terms
+
+
+def _organization(data: dict) -> tuple[Organization, list[Location], list[Contact], list[Service]]:
+    slug = data["id"]
+    org_id = slug_id("organization", slug)
+    org = Organization(
+        id=org_id, name=data["name"], alternate_name=data.get("alternate_name"),
+        kind=data.get("kind", "autre"), description=data["description"],
+        website=data.get("website"), email=data.get("email"),
+        phones=_phones(data.get("phones"), slug), status=data.get("status", "active"),
+    )
+    locations = []
+    for loc in data.get("locations", []):
+        address = loc["address"]
+        locations.append(Location(
+            id=slug_id("location", loc["id"]), organization_id=org_id, name=loc["name"],
+            description=loc.get("description"),
+            address=Address(street=address["street"], postal_code=str(address["postal_code"]),
+                            city=address["city"], region=loc.get("region", "bruxelles")),
+            latitude=loc.get("latitude"), longitude=loc.get("longitude"),
+            transport=loc.get("transport", []),
+            accessibility=msgspec.convert(loc.get("accessibility", {}), Accessibility),
+            confidential=bool(loc.get("confidential", False)),
+            phones=_phones(loc.get("phones"), loc["id"]),
+        ))
+    contacts = []
+    for c in data.get("contacts", []):
+        contacts.append(Contact(
+            id=slug_id("contact", c["id"]), organization_id=org_id,
+            civility=c.get("civility"), given_name=c["given_name"],
+            family_name=c["family_name"], role=c["role"],
+            phones=_phones(c.get("phones"), c["id"]), email=c.get("email"),
+            languages=c.get("languages", ["fr"]),
+            availability=_schedules(c.get("availability"), c["id"]),
+            absences=[
+                Absence(date_from=_date(a["from"]), date_to=_date(a["to"]),
+                        reason=a.get("reason"),
+                        substitute_id=slug_id("contact", a["substitute"])
+                        if a.get("substitute") else None)
+                for a in c.get("absences", [])
+            ],
+            status=c.get("status", "active"),
+            assured_date=_date(c.get("assured_date")), assured_by=c.get("assured_by"),
+        ))
+    services = []
+    for s in data.get("services", []):
+        access = s.get("access", {})
+        cost = access.get("cost", "free")
+        digital = s.get("digital", {})
+        services.append(Service(
+            id=slug_id("service", s["id"]), organization_id=org_id, name=s["name"],
+            alternate_name=s.get("alternate_name"), description=s["description"],
+            url=s.get("url"), email=s.get("email"),
+            phones=_phones(s.get("phones"), s["id"]),
+            needs=[slug_id("term", t) for t in s.get("needs", [])],
+            keywords=s.get("keywords", []),
+            location_ids=[slug_id("location", x) for x in s.get("locations", [])],
+            contact_ids=[slug_id("contact", x) for x in s.get("contacts", [])],
+            languages=s.get("languages", ["fr"]),
+            interpretation=s.get("interpretation"),
+            access=AccessRules(
+                walk_in=bool(access.get("walk_in", False)),
+                appointment=bool(access.get("appointment", False)),
+                referral=bool(access.get("referral", False)),
+                documents=access.get("documents", []),
+                cost_free=cost == "free",
+                cost_description=None if cost == "free" else str(cost),
+                audience=access.get("audience"), eligibility=access.get("eligibility"),
+            ),
+            digital=DigitalRequirement(level=digital.get("level", "none"),
+                                       what=digital.get("what", []), note=digital.get("note")),
+            schedules=_schedules(s.get("schedules"), s["id"]),
+            closures=[Closure(date_from=_date(c["from"]), date_to=_date(c["to"]),
+                              reason=c.get("reason")) for c in s.get("closures", [])],
+            open_on_public_holidays=bool(s.get("open_on_public_holidays", False)),
+            translations={lang: msgspec.convert(t, Translation)
+                          for lang, t in (s.get("translations") or {}).items()},
+            status=s.get("status", "active"),
+            assured_date=_date(s.get("assured_date")), assured_by=s.get("assured_by"),
+        ))
+    return org, locations, contacts, services
+
+
+def _pathway(data: dict) -> Pathway:
+    return Pathway(
+        id=slug_id("pathway", data["id"]), need=data["need"], summary=data.get("summary"),
+        themes=[slug_id("term", t) for t in data.get("themes", [])],
+        region=data.get("region", "both"),
+        steps=[
+            PathwayStep(
+                service_id=slug_id("service", st["service"]),
+                location_id=slug_id("location", st["location"]) if st.get("location") else None,
+                contact_id=slug_id("contact", st["contact"]), action=st["action"],
+                bring=st.get("bring", []), fallback=st.get("fallback"),
+            )
+            for st in data["steps"]
+        ],
+        translations={lang: msgspec.convert(t, PathwayTranslation)
+                      for lang, t in (data.get("translations") or {}).items()},
+        status=data.get("status", "active"),
+    )
+
+
+def load(db: Database, seed_dir: Path = DEFAULT_SEED_DIR) -> dict[str, int]:
+    """Load (or reload) the whole seed directory in one transaction; returns counts."""
+    seed_dir = Path(seed_dir)
+    if not (seed_dir / "taxonomy.yaml").exists():
+        raise SeedError(f"{seed_dir}: no taxonomy.yaml, is this a seed directory?")
+    counts = {"taxonomy_terms": 0, "organizations": 0, "locations": 0, "contacts": 0,
+              "services": 0, "pathways": 0}
+    with db.atomic():
+        for term in _terms(_read(seed_dir / "taxonomy.yaml")):
+            store.save_term(db, term, actor=ACTOR)
+            counts["taxonomy_terms"] += 1
+        parsed = []
+        for path in sorted((seed_dir / "organizations").glob("*.yaml")):
+            try:
+                parsed.append((path, _organization(_read(path))))
+            except (KeyError, TypeError, ValueError, msgspec.ValidationError) as exc:
+                raise SeedError(f"{path.name}: {type(exc).__name__}: {exc}") from None
+        # Save in dependency order across all files: contacts may name substitutes from
+        # another organisation, so every contact goes in before any absence is checked.
+        deferred_absences = []
+        for path, (org, locations, contacts, _) in parsed:
+            _saving(path, store.save_organization, db, org)
+            for location in locations:
+                _saving(path, store.save_location, db, location)
+            for contact in contacts:
+                if all(store.exists(db, "contact", a.substitute_id) or a.substitute_id is None
+                       for a in contact.absences):
+                    _saving(path, store.save_contact, db, contact)
+                else:
+                    deferred_absences.append((path, contact))
+                    _saving(path, store.save_contact, db,
+                            msgspec.structs.replace(contact, absences=[]))
+            counts["organizations"] += 1
+            counts["locations"] += len(locations)
+            counts["contacts"] += len(contacts)
+        for path, contact in deferred_absences:
+            _saving(path, store.save_contact, db, contact)
+        for path, (_, _, _, services) in parsed:
+            for service in services:
+                _saving(path, store.save_service, db, service)
+            counts["services"] += len(services)
+        for path in sorted((seed_dir / "pathways").glob("*.yaml")):
+            try:
+                pathway = _pathway(_read(path))
+            except (KeyError, TypeError, ValueError, msgspec.ValidationError) as exc:
+                raise SeedError(f"{path.name}: {type(exc).__name__}: {exc}") from None
+            _saving(path, store.save_pathway, db, pathway)
+            counts["pathways"] += 1
+    return counts
+
+
+def _saving(path: Path, saver, db: Database, obj) -> None:
+    try:
+        saver(db, obj, actor=ACTOR)
+    except InvalidData as exc:
+        raise SeedError(f"{path.name}: {exc}") from None

@@ -1,0 +1,718 @@
+"""The only module that touches the database.
+
+Plain functions over a sqlite-utils ``Database``. Every write is one transaction that also
+records the change in the ``audit`` table (who, when, entity, field, before, after); a write that
+would break a rule (a dangling reference, a pathway invariant) raises a domain error and leaves
+the database exactly as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+from sqlite_utils import Database
+
+from . import hours
+from .errors import Conflict, InvalidData, NotFound, PathwayInvalid
+from .migrations import migrations
+from .models import (
+    AuditEntry,
+    Contact,
+    Location,
+    Organization,
+    Pathway,
+    PathwayStep,
+    Service,
+    TaxonomyTerm,
+)
+
+T = TypeVar("T", bound=msgspec.Struct)
+
+#: entity name -> (table, Struct, fields stored in link tables rather than columns)
+ENTITIES: dict[str, tuple[str, type[msgspec.Struct], tuple[str, ...]]] = {
+    "organization": ("organizations", Organization, ()),
+    "location": ("locations", Location, ()),
+    "contact": ("contacts", Contact, ()),
+    "taxonomy_term": ("taxonomy_terms", TaxonomyTerm, ()),
+    "service": ("services", Service, ("needs", "location_ids", "contact_ids")),
+    "pathway": ("pathways", Pathway, ("themes", "steps")),
+}
+
+
+# --- Connection ---------------------------------------------------------------------------
+
+
+def connect(path: str | Path, *, migrate: bool = True) -> Database:
+    """Open the directory database (creating it), with WAL and foreign keys on.
+
+    ``check_same_thread=False`` because the server hands a connection to a worker thread per
+    request; each connection is still used by one thread at a time.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+    db = Database(conn)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    db.execute("PRAGMA busy_timeout=30000")
+    db.execute("PRAGMA synchronous=NORMAL")
+    if migrate:
+        migrations.apply(db)
+    return db
+
+
+def is_empty(db: Database) -> bool:
+    return not db["organizations"].exists() or db["organizations"].count == 0
+
+
+# --- Row <-> Struct -----------------------------------------------------------------------
+
+_JSON_FIELDS: dict[type, frozenset[str]] = {}
+
+
+def _json_fields(cls: type[msgspec.Struct]) -> frozenset[str]:
+    if cls not in _JSON_FIELDS:
+        info = msgspec.inspect.type_info(cls)
+        names = set()
+        for f in info.fields:
+            types = f.type.types if isinstance(f.type, msgspec.inspect.UnionType) else (f.type,)
+            if any(
+                isinstance(t, (msgspec.inspect.ListType, msgspec.inspect.DictType,
+                               msgspec.inspect.StructType))
+                for t in types
+            ):
+                names.add(f.name)
+        _JSON_FIELDS[cls] = frozenset(names)
+    return _JSON_FIELDS[cls]
+
+
+def _to_row(obj: msgspec.Struct, exclude: Iterable[str] = ()) -> dict[str, Any]:
+    json_fields = _json_fields(type(obj))
+    row = {}
+    for name, value in msgspec.structs.asdict(obj).items():
+        if name in exclude:
+            continue
+        value = msgspec.to_builtins(value)
+        if name in json_fields:
+            value = json.dumps(value, ensure_ascii=False)
+        elif isinstance(value, bool):
+            value = int(value)
+        row[name] = value
+    return row
+
+
+def _from_row(cls: type[T], row: dict[str, Any], **extra: Any) -> T:
+    json_fields = _json_fields(cls)
+    data = {}
+    for key, value in row.items():
+        if value is None:
+            continue  # let the Struct default apply
+        if key in json_fields:
+            value = json.loads(value)
+        data[key] = value
+    data.update(extra)
+    return msgspec.convert(data, cls, strict=False)
+
+
+def _dump(value: Any) -> str | None:
+    return None if value is None else json.dumps(msgspec.to_builtins(value), ensure_ascii=False)
+
+
+# --- Audit --------------------------------------------------------------------------------
+
+
+def _utcnow() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _audit(db: Database, actor: str, action: str, entity: str, entity_id: str,
+           field: str, before: Any, after: Any) -> None:
+    db["audit"].insert(
+        {
+            "at": _utcnow(), "actor": actor, "action": action, "entity": entity,
+            "entity_id": entity_id, "field": field,
+            "before": _dump(before), "after": _dump(after),
+        }
+    )
+
+
+def _audit_diff(db: Database, actor: str, entity: str, before: msgspec.Struct | None,
+                after: msgspec.Struct | None) -> None:
+    if before is None and after is not None:
+        _audit(db, actor, "create", entity, after.id, "*", None, after)
+    elif after is None and before is not None:
+        _audit(db, actor, "delete", entity, before.id, "*", before, None)
+    else:
+        old, new = msgspec.to_builtins(before), msgspec.to_builtins(after)
+        for field in new:
+            if old.get(field) != new.get(field):
+                _audit(db, actor, "update", entity, after.id, field, old.get(field), new.get(field))
+
+
+def history(db: Database, entity: str, entity_id: str) -> list[AuditEntry]:
+    """Every recorded change of one record, oldest first."""
+    rows = db.query(
+        "select * from audit where entity = ? and entity_id = ? order by id",
+        [entity, entity_id],
+    )
+    return [
+        AuditEntry(
+            id=r["id"], at=dt.datetime.fromisoformat(r["at"]), actor=r["actor"],
+            action=r["action"], entity=r["entity"], entity_id=r["entity_id"],
+            field=r["field"] or "*",
+            before=json.loads(r["before"]) if r["before"] else None,
+            after=json.loads(r["after"]) if r["after"] else None,
+        )
+        for r in rows
+    ]
+
+
+def generation(db: Database) -> int:
+    """A number that grows with every write: the id of the newest audit row."""
+    row = next(db.query("select max(id) as g from audit"))
+    return row["g"] or 0
+
+
+def changes_since(db: Database, since: int) -> tuple[int, set[tuple[str, str]]]:
+    """(current generation, the (entity, id) pairs written after generation ``since``)."""
+    changed = set()
+    top = since
+    for row in db.query(
+        "select id, entity, entity_id from audit where id > ? order by id", [since]
+    ):
+        changed.add((row["entity"], row["entity_id"]))
+        top = row["id"]
+    return top, changed
+
+
+# --- Reads --------------------------------------------------------------------------------
+
+
+def _get_row(db: Database, entity: str, entity_id: str) -> dict[str, Any]:
+    table = ENTITIES[entity][0]
+    try:
+        uuid.UUID(str(entity_id))
+    except ValueError:
+        raise NotFound(entity, entity_id) from None
+    rows = list(db.query(f"select * from [{table}] where id = ?", [entity_id]))
+    if not rows:
+        raise NotFound(entity, entity_id)
+    return rows[0]
+
+
+def _ids(db: Database, sql: str, params: list[Any]) -> list[str]:
+    return [row[0] for row in db.execute(sql, params).fetchall()]
+
+
+def _service_links(db: Database, service_id: str) -> dict[str, list[str]]:
+    return {
+        "needs": _ids(db, "select term_id from service_terms where service_id = ? "
+                          "order by position", [service_id]),
+        "location_ids": _ids(db, "select location_id from service_at_locations where "
+                                 "service_id = ? order by position", [service_id]),
+        "contact_ids": _ids(db, "select contact_id from service_contacts where "
+                                "service_id = ? order by position", [service_id]),
+    }
+
+
+def _pathway_links(db: Database, pathway_id: str) -> dict[str, Any]:
+    steps = [
+        {**row, "bring": json.loads(row["bring"] or "[]")}
+        for row in db.query(
+            "select service_id, location_id, contact_id, action, bring, fallback "
+            "from pathway_steps where pathway_id = ? order by position", [pathway_id]
+        )
+    ]
+    for step in steps:
+        for key in [k for k, v in step.items() if v is None]:
+            del step[key]
+    return {
+        "themes": _ids(db, "select term_id from pathway_terms where pathway_id = ? "
+                           "order by position", [pathway_id]),
+        "steps": steps,
+    }
+
+
+def get_organization(db: Database, organization_id: str) -> Organization:
+    return _from_row(Organization, _get_row(db, "organization", organization_id))
+
+
+def get_location(db: Database, location_id: str) -> Location:
+    return _from_row(Location, _get_row(db, "location", location_id))
+
+
+def get_contact(db: Database, contact_id: str) -> Contact:
+    return _from_row(Contact, _get_row(db, "contact", contact_id))
+
+
+def get_service(db: Database, service_id: str) -> Service:
+    row = _get_row(db, "service", service_id)
+    return _from_row(Service, row, **_service_links(db, service_id))
+
+
+def get_pathway(db: Database, pathway_id: str) -> Pathway:
+    row = _get_row(db, "pathway", pathway_id)
+    return _from_row(Pathway, row, **_pathway_links(db, pathway_id))
+
+
+def get_term(db: Database, term_id: str) -> TaxonomyTerm:
+    return _from_row(TaxonomyTerm, _get_row(db, "taxonomy_term", term_id))
+
+
+def get_term_by_code(db: Database, code: str) -> TaxonomyTerm:
+    rows = list(db.query("select * from taxonomy_terms where code = ?", [code]))
+    if not rows:
+        raise NotFound("taxonomy_term", code)
+    return _from_row(TaxonomyTerm, rows[0])
+
+
+def get(db: Database, entity: str, entity_id: str) -> msgspec.Struct:
+    """Any record by entity name ("service", "contact"…)."""
+    return _GETTERS[entity](db, entity_id)
+
+
+def _where(filters: dict[str, Any]) -> tuple[str, list[Any]]:
+    clauses, params = [], []
+    for column, value in filters.items():
+        if value is not None:
+            clauses.append(f"[{column}] = ?")
+            params.append(value)
+    return (" where " + " and ".join(clauses)) if clauses else "", params
+
+
+def list_organizations(db: Database, *, kind: str | None = None,
+                       status: str | None = None) -> list[Organization]:
+    where, params = _where({"kind": kind, "status": status})
+    return [_from_row(Organization, r)
+            for r in db.query(f"select * from organizations{where} order by name", params)]
+
+
+def list_locations(db: Database, *, organization_id: str | None = None) -> list[Location]:
+    where, params = _where({"organization_id": organization_id})
+    return [_from_row(Location, r)
+            for r in db.query(f"select * from locations{where} order by name", params)]
+
+
+def list_contacts(db: Database, *, organization_id: str | None = None,
+                  status: str | None = None) -> list[Contact]:
+    where, params = _where({"organization_id": organization_id, "status": status})
+    return [_from_row(Contact, r) for r in db.query(
+        f"select * from contacts{where} order by family_name, given_name", params)]
+
+
+def _links_by_owner(db: Database, sql: str) -> dict[str, list[str]]:
+    result: dict[str, list[str]] = {}
+    for owner, target in db.execute(sql).fetchall():
+        result.setdefault(owner, []).append(target)
+    return result
+
+
+def iter_services(db: Database, *, organization_id: str | None = None,
+                  status: str | None = None) -> Iterator[Service]:
+    """Every service with its links, in name order, without one query per service."""
+    where, params = _where({"organization_id": organization_id, "status": status})
+    needs = _links_by_owner(
+        db, "select service_id, term_id from service_terms order by service_id, position")
+    locations = _links_by_owner(
+        db, "select service_id, location_id from service_at_locations "
+            "order by service_id, position")
+    contacts = _links_by_owner(
+        db, "select service_id, contact_id from service_contacts order by service_id, position")
+    for row in db.query(f"select * from services{where} order by name, id", params):
+        sid = row["id"]
+        yield _from_row(Service, row, needs=needs.get(sid, []),
+                        location_ids=locations.get(sid, []), contact_ids=contacts.get(sid, []))
+
+
+def list_services(db: Database, **filters: Any) -> list[Service]:
+    return list(iter_services(db, **filters))
+
+
+def list_pathways(db: Database, *, status: str | None = None) -> list[Pathway]:
+    where, params = _where({"status": status})
+    return [_from_row(Pathway, r, **_pathway_links(db, r["id"]))
+            for r in db.query(f"select * from pathways{where} order by need", params)]
+
+
+def list_terms(db: Database) -> list[TaxonomyTerm]:
+    return [_from_row(TaxonomyTerm, r) for r in db.query(
+        "select * from taxonomy_terms order by parent_id is not null, position, code")]
+
+
+def services_for_contact(db: Database, contact_id: str) -> list[str]:
+    return _ids(db, "select service_id from service_contacts where contact_id = ?", [contact_id])
+
+
+def services_at_location(db: Database, location_id: str) -> list[str]:
+    return _ids(db, "select service_id from service_at_locations where location_id = ?",
+                [location_id])
+
+
+def pathways_using(db: Database, *, service_id: str | None = None,
+                   contact_id: str | None = None, location_id: str | None = None) -> list[str]:
+    """Ids of pathways with a step that references the given service, contact or location."""
+    column, value = next(
+        (c, v) for c, v in (("service_id", service_id), ("contact_id", contact_id),
+                            ("location_id", location_id)) if v is not None
+    )
+    return _ids(db, f"select distinct pathway_id from pathway_steps where {column} = ?", [value])
+
+
+def service_at_location_id(service_id: str, location_id: str) -> str:
+    """Stable id of the HSDS service_at_location link."""
+    return str(uuid.uuid5(uuid.UUID(service_id), location_id))
+
+
+def counts(db: Database) -> dict[str, int]:
+    return {entity: db[table].count for entity, (table, _, _) in ENTITIES.items()}
+
+
+# --- Validation ---------------------------------------------------------------------------
+
+
+def exists(db: Database, entity: str, entity_id: str | None) -> bool:
+    if entity_id is None:
+        return False
+    table = ENTITIES[entity][0]
+    return bool(db.execute(f"select 1 from [{table}] where id = ?", [entity_id]).fetchone())
+
+
+def _require(db: Database, entity: str, entity_id: str, field: str) -> None:
+    if not exists(db, entity, entity_id):
+        raise InvalidData(f"{field}: {entity} {entity_id!r} does not exist", field=field)
+
+
+def _check_schedules(rows, field: str) -> None:
+    for i, row in enumerate(rows):
+        try:
+            hours.validate_schedule(row)
+        except ValueError as exc:
+            raise InvalidData(f"{field}[{i}]: {exc}", field=f"{field}[{i}]") from None
+
+
+def _check_dates(items, field: str) -> None:
+    for i, item in enumerate(items):
+        if item.date_to < item.date_from:
+            raise InvalidData(f"{field}[{i}]: date_to is before date_from",
+                              field=f"{field}[{i}]")
+
+
+def validate_pathway(db: Database, pathway: Pathway, *, today: dt.date | None = None) -> None:
+    """Raise PathwayInvalid for the first broken invariant.
+
+    - every step's service and contact exist and are active (and the location, if named);
+    - no step sends back to a service of an earlier step (no loops);
+    - the last step names a human reachable by a public phone, or at walk-in hours;
+    - every current or future absence of a referenced contact names an active substitute.
+    """
+    today = today or hours.now().date()
+    label = pathway.need
+    if not pathway.steps:
+        raise PathwayInvalid(label, None, "a pathway needs at least one step")
+    seen: dict[str, int] = {}
+    for n, step in enumerate(pathway.steps, start=1):
+        try:
+            service = get_service(db, step.service_id)
+        except NotFound:
+            raise PathwayInvalid(label, n, f"service {step.service_id!r} does not exist") from None
+        if service.status != "active":
+            raise PathwayInvalid(label, n, f"service {service.name!r} is not active")
+        if step.service_id in seen:
+            raise PathwayInvalid(
+                label, n, f"sends back to {service.name!r}, already step {seen[step.service_id]}"
+            )
+        seen[step.service_id] = n
+        if step.location_id is not None and step.location_id not in service.location_ids:
+            raise PathwayInvalid(
+                label, n, f"location {step.location_id!r} is not a place of {service.name!r}"
+            )
+        try:
+            contact = get_contact(db, step.contact_id)
+        except NotFound:
+            raise PathwayInvalid(label, n, f"contact {step.contact_id!r} does not exist") from None
+        if contact.status != "active":
+            raise PathwayInvalid(label, n, f"contact {contact.name!r} is not active")
+        for absence in contact.absences:
+            if absence.date_to < today:
+                continue
+            if absence.substitute_id is None:
+                raise PathwayInvalid(
+                    label, n,
+                    f"contact {contact.name!r} is absent from {absence.date_from} "
+                    f"to {absence.date_to} and has no substitute",
+                )
+            try:
+                substitute = get_contact(db, absence.substitute_id)
+            except NotFound:
+                raise PathwayInvalid(
+                    label, n, f"substitute {absence.substitute_id!r} of {contact.name!r} "
+                    "does not exist") from None
+            if substitute.status != "active":
+                raise PathwayInvalid(label, n, f"substitute {substitute.name!r} is not active")
+        if n == len(pathway.steps):
+            walk_in = any(s.attending_type == "walk_in" for s in service.schedules)
+            if not contact.public_phones() and not walk_in:
+                raise PathwayInvalid(
+                    label, n,
+                    f"the last step must end with a person reachable by phone or at walk-in "
+                    f"hours: {contact.name!r} has no public phone and {service.name!r} "
+                    "has no walk-in hours",
+                )
+
+
+def _revalidate_pathways(db: Database, pathway_ids: Iterable[str]) -> None:
+    for pathway_id in sorted(set(pathway_ids)):
+        pathway = get_pathway(db, pathway_id)
+        if pathway.status == "active":
+            validate_pathway(db, pathway)
+
+
+def check_all(db: Database, *, today: dt.date | None = None) -> list[str]:
+    """Every problem in the stored directory, one line each (empty when all is well)."""
+    problems = []
+    for pathway in list_pathways(db, status="active"):
+        try:
+            validate_pathway(db, pathway, today=today)
+        except PathwayInvalid as exc:
+            problems.append(str(exc))
+    for service in iter_services(db):
+        if not service.contact_ids:
+            problems.append(f"service {service.name!r}: no contact person")
+        for field, rows in (("schedules", service.schedules),):
+            try:
+                _check_schedules(rows, field)
+            except InvalidData as exc:
+                problems.append(f"service {service.name!r}: {exc}")
+    for contact in list_contacts(db):
+        for absence in contact.absences:
+            if absence.substitute_id and not exists(db, "contact", absence.substitute_id):
+                problems.append(f"contact {contact.name!r}: substitute does not exist")
+        if not contact.phones and not contact.email:
+            problems.append(f"contact {contact.name!r}: no phone and no e-mail")
+    return problems
+
+
+# --- Writes -------------------------------------------------------------------------------
+
+
+def _upsert(db: Database, entity: str, obj: msgspec.Struct) -> None:
+    table, _, links = ENTITIES[entity]
+    db[table].upsert(_to_row(obj, exclude=links), pk="id")
+
+
+def _current(db: Database, entity: str, entity_id: str) -> msgspec.Struct | None:
+    try:
+        return get(db, entity, entity_id)
+    except NotFound:
+        return None
+
+
+def _write(db: Database, entity: str, obj: msgspec.Struct, actor: str,
+           save_links=None) -> msgspec.Struct:
+    try:
+        with db.atomic():
+            before = _current(db, entity, obj.id)
+            _upsert(db, entity, obj)
+            if save_links:
+                save_links()
+            after = get(db, entity, obj.id)
+            _audit_diff(db, actor, entity, before, after)
+            return after
+    except sqlite3.IntegrityError as exc:
+        raise InvalidData(f"{entity} {obj.id!r}: {exc}") from None
+
+
+def _check_id(value: str, field: str = "id") -> None:
+    try:
+        uuid.UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        raise InvalidData(f"{field}: {value!r} is not a UUID", field=field) from None
+
+
+def save_organization(db: Database, org: Organization, *, actor: str) -> Organization:
+    _check_id(org.id)
+    return _write(db, "organization", org, actor)
+
+
+def save_location(db: Database, location: Location, *, actor: str) -> Location:
+    _check_id(location.id)
+    _require(db, "organization", location.organization_id, "organization_id")
+    if location.latitude is not None and not -90 <= location.latitude <= 90:
+        raise InvalidData("latitude must be between -90 and 90", field="latitude")
+    if location.longitude is not None and not -180 <= location.longitude <= 180:
+        raise InvalidData("longitude must be between -180 and 180", field="longitude")
+    return _write(db, "location", location, actor)
+
+
+def save_contact(db: Database, contact: Contact, *, actor: str) -> Contact:
+    _check_id(contact.id)
+    _require(db, "organization", contact.organization_id, "organization_id")
+    _check_schedules(contact.availability, "availability")
+    _check_dates(contact.absences, "absences")
+    for i, absence in enumerate(contact.absences):
+        if absence.substitute_id is not None:
+            if absence.substitute_id == contact.id:
+                raise InvalidData("a contact cannot be their own substitute",
+                                  field=f"absences[{i}].substitute_id")
+            _require(db, "contact", absence.substitute_id, f"absences[{i}].substitute_id")
+    with db.atomic():
+        saved = _write(db, "contact", contact, actor)
+        # Deactivating someone, or an absence without substitute, must not strand a pathway.
+        _revalidate_pathways(db, pathways_using(db, contact_id=contact.id))
+        return saved
+
+
+def save_term(db: Database, term: TaxonomyTerm, *, actor: str) -> TaxonomyTerm:
+    if term.parent_id is not None:
+        _require(db, "taxonomy_term", term.parent_id, "parent_id")
+    return _write(db, "taxonomy_term", term, actor)
+
+
+def save_service(db: Database, service: Service, *, actor: str) -> Service:
+    _check_id(service.id)
+    _require(db, "organization", service.organization_id, "organization_id")
+    for field, entity, ids in (("needs", "taxonomy_term", service.needs),
+                               ("location_ids", "location", service.location_ids),
+                               ("contact_ids", "contact", service.contact_ids)):
+        if len(set(ids)) != len(ids):
+            raise InvalidData(f"{field}: the same id is listed twice", field=field)
+        for i, value in enumerate(ids):
+            _require(db, entity, value, f"{field}[{i}]")
+    _check_schedules(service.schedules, "schedules")
+    _check_dates(service.closures, "closures")
+    for i, row in enumerate(service.schedules):
+        if row.location_id is not None and row.location_id not in service.location_ids:
+            raise InvalidData(f"schedules[{i}].location_id is not a location of this service",
+                              field=f"schedules[{i}].location_id")
+
+    def links() -> None:
+        sid = service.id
+        for table in ("service_terms", "service_at_locations", "service_contacts"):
+            db.execute(f"delete from {table} where service_id = ?", [sid])
+        db["service_terms"].insert_all(
+            [{"service_id": sid, "term_id": t, "position": i}
+             for i, t in enumerate(service.needs)])
+        db["service_at_locations"].insert_all(
+            [{"id": service_at_location_id(sid, loc), "service_id": sid, "location_id": loc,
+              "position": i} for i, loc in enumerate(service.location_ids)])
+        db["service_contacts"].insert_all(
+            [{"service_id": sid, "contact_id": c, "position": i}
+             for i, c in enumerate(service.contact_ids)])
+
+    with db.atomic():
+        saved = _write(db, "service", service, actor, links)
+        _revalidate_pathways(db, pathways_using(db, service_id=service.id))
+        return saved
+
+
+def save_pathway(db: Database, pathway: Pathway, *, actor: str) -> Pathway:
+    _check_id(pathway.id)
+    for i, term in enumerate(pathway.themes):
+        _require(db, "taxonomy_term", term, f"themes[{i}]")
+    if pathway.status == "active":
+        validate_pathway(db, pathway)
+
+    def links() -> None:
+        pid = pathway.id
+        db.execute("delete from pathway_terms where pathway_id = ?", [pid])
+        db.execute("delete from pathway_steps where pathway_id = ?", [pid])
+        db["pathway_terms"].insert_all(
+            [{"pathway_id": pid, "term_id": t, "position": i}
+             for i, t in enumerate(pathway.themes)])
+        db["pathway_steps"].insert_all(
+            [{"pathway_id": pid, "position": i, "service_id": s.service_id,
+              "location_id": s.location_id, "contact_id": s.contact_id, "action": s.action,
+              "bring": json.dumps(s.bring, ensure_ascii=False), "fallback": s.fallback}
+             for i, s in enumerate(pathway.steps)])
+
+    return _write(db, "pathway", pathway, actor, links)
+
+
+_SAVERS = {
+    "organization": save_organization,
+    "location": save_location,
+    "contact": save_contact,
+    "taxonomy_term": save_term,
+    "service": save_service,
+    "pathway": save_pathway,
+}
+
+
+def save(db: Database, obj: msgspec.Struct, *, actor: str) -> msgspec.Struct:
+    """Save any aggregate (create or replace), with its checks and its audit rows."""
+    entity = next(name for name, (_, cls, _) in ENTITIES.items() if isinstance(obj, cls))
+    return _SAVERS[entity](db, obj, actor=actor)
+
+
+def _references(db: Database, entity: str, entity_id: str) -> list[str]:
+    """Plain descriptions of what still points at a record (empty = safe to delete)."""
+    def names(sql: str, table: str, column: str = "name") -> list[str]:
+        ids = _ids(db, sql, [entity_id])
+        return [row[column] for row in db.query(
+            f"select {column} from [{table}] where id in ({','.join('?' * len(ids))})", ids)]
+
+    refs = []
+    if entity == "organization":
+        for table, label in (("services", "service"), ("locations", "location"),
+                             ("contacts", "contact")):
+            n = db.execute(f"select count(*) from [{table}] where organization_id = ?",
+                           [entity_id]).fetchone()[0]
+            if n:
+                refs.append(f"{n} {label}(s)")
+    elif entity in ("service", "contact", "location"):
+        column = {"service": "service_id", "contact": "contact_id",
+                  "location": "location_id"}[entity]
+        refs += [f"pathway {n!r}" for n in names(
+            f"select pathway_id from pathway_steps where {column} = ?", "pathways", "need")]
+        if entity == "contact":
+            refs += [f"service {n!r}" for n in names(
+                "select service_id from service_contacts where contact_id = ?", "services")]
+            refs += [f"absence substitute for {c.name!r}" for c in list_contacts(db)
+                     if any(a.substitute_id == entity_id for a in c.absences)]
+        if entity == "location":
+            refs += [f"service {n!r}" for n in names(
+                "select service_id from service_at_locations where location_id = ?",
+                "services")]
+    elif entity == "taxonomy_term":
+        for sql in ("select count(*) from service_terms where term_id = ?",
+                    "select count(*) from pathway_terms where term_id = ?",
+                    "select count(*) from taxonomy_terms where parent_id = ?"):
+            if db.execute(sql, [entity_id]).fetchone()[0]:
+                refs.append("services, pathways or sub-needs")
+                break
+    return refs
+
+
+def delete(db: Database, entity: str, entity_id: str, *, actor: str) -> None:
+    """Delete a record; refuses (Conflict) while anything still references it."""
+    table, _, _ = ENTITIES[entity]
+    before = get(db, entity, entity_id)
+    refs = _references(db, entity, entity_id)
+    if refs:
+        raise Conflict(f"{entity} {entity_id!r} is still used by: " + ", ".join(refs))
+    with db.atomic():
+        if entity == "service":
+            for link in ("service_terms", "service_at_locations", "service_contacts"):
+                db.execute(f"delete from {link} where service_id = ?", [entity_id])
+        if entity == "pathway":
+            db.execute("delete from pathway_terms where pathway_id = ?", [entity_id])
+            db.execute("delete from pathway_steps where pathway_id = ?", [entity_id])
+        db.execute(f"delete from [{table}] where id = ?", [entity_id])
+        _audit_diff(db, actor, entity, before, None)
+
+
+_GETTERS = {
+    "organization": get_organization,
+    "location": get_location,
+    "contact": get_contact,
+    "taxonomy_term": get_term,
+    "service": get_service,
+    "pathway": get_pathway,
+}
