@@ -37,6 +37,10 @@ DigitalLevel = Literal["none", "optional", "required"]
 Visibility = Literal["public", "staff"]
 Status = Literal["active", "inactive"]
 LANGUAGES = ("fr", "nl", "en", "ar")
+#: Who may do what, shared by API keys and staff accounts: anonymous < staff < editor < admin.
+#: staff reads staff-only lines; an editor writes their own organisation's records; admin all.
+Role = Literal["staff", "editor", "admin"]
+ROLES = ("staff", "editor", "admin")
 
 
 class Base(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -1,0 +1,105 @@
+"""Shared fixtures: real SQLite files, a real whoosh index, a real app and a real server.
+
+The seed is loaded once per session into a template database; each test gets its own copy
+(copying a file is much faster than seeding), so tests can write freely.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from litestar.testing import TestClient
+
+from api.app import create_app
+from orientation import seed as seeding
+from orientation import store
+
+HERE = Path(__file__).parent
+
+
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "seeded.db"
+    db = store.connect(path)
+    seeding.load(db)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    return path
+
+
+@pytest.fixture
+def db_path(tmp_path, seeded_template) -> Path:
+    path = tmp_path / "orientation.db"
+    shutil.copy(seeded_template, path)
+    return path
+
+
+@pytest.fixture
+def db(db_path):
+    database = store.connect(db_path)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def empty_db(tmp_path):
+    database = store.connect(tmp_path / "empty.db")
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def app(db_path, tmp_path):
+    return create_app(db_path, tmp_path / "index")
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """uvicorn in a thread on 127.0.0.1 (a real server: Chromium keeps connections alive)."""
+
+    def __init__(self, app, port: int):
+        self.app = app
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                           access_log=False, lifespan="on")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(db_path, tmp_path) -> Iterator[LiveServer]:
+    with LiveServer(create_app(db_path, tmp_path / "index"), _free_port()) as server:
+        yield server
