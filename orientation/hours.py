@@ -52,11 +52,14 @@ def parse_days(byday: str) -> list[int]:
 
 def parse_time(value: str) -> dt.time | None:
     """"HH:MM" -> time; "24:00" -> None, meaning midnight at the end of the day."""
-    hours, _, minutes = value.partition(":")
-    h, m = int(hours), int(minutes or 0)
-    if (h, m) == (24, 0):
-        return None
-    return dt.time(h, m)
+    hours, _, minutes = str(value).partition(":")
+    try:
+        h, m = int(hours), int(minutes or 0)
+        if (h, m) == (24, 0):
+            return None
+        return dt.time(h, m)
+    except ValueError:
+        raise ValueError(f"time {value!r} is not HH:MM between 00:00 and 24:00") from None
 
 
 def validate_schedule(row: Schedule) -> None:
@@ -169,6 +172,8 @@ WORDS = {
         "appointment": "sur rendez-vous",
         "phone": "par téléphone",
         "online": "en ligne",
+        "open_always": "Ouvert maintenant, 24 heures sur 24",
+        "open_until_tomorrow": "Ouvert maintenant jusqu'à demain {time}",
         "open_until": "Ouvert maintenant jusqu'à {time}",
         "opens_today": "Ouvre aujourd'hui à {time}",
         "opens_tomorrow": "Ouvre demain à {time}",
@@ -191,6 +196,8 @@ WORDS = {
         "appointment": "op afspraak",
         "phone": "via de telefoon",
         "online": "online",
+        "open_always": "Nu open, 24 uur op 24",
+        "open_until_tomorrow": "Nu open tot morgen {time}",
         "open_until": "Nu open tot {time}",
         "opens_today": "Gaat vandaag open om {time}",
         "opens_tomorrow": "Gaat morgen open om {time}",
@@ -213,6 +220,8 @@ WORDS = {
         "appointment": "by appointment",
         "phone": "by phone",
         "online": "online",
+        "open_always": "Open now, 24 hours a day",
+        "open_until_tomorrow": "Open now until tomorrow {time}",
         "open_until": "Open now until {time}",
         "opens_today": "Opens today at {time}",
         "opens_tomorrow": "Opens tomorrow at {time}",
@@ -235,6 +244,8 @@ WORDS = {
         "appointment": "بموعد",
         "phone": "بالهاتف",
         "online": "عبر الإنترنت",
+        "open_always": "مفتوح الآن، 24 ساعة في اليوم",
+        "open_until_tomorrow": "مفتوح الآن حتى الغد الساعة {time}",
         "open_until": "مفتوح الآن حتى {time}",
         "opens_today": "يفتح اليوم الساعة {time}",
         "opens_tomorrow": "يفتح غدا الساعة {time}",
@@ -260,6 +271,9 @@ def format_time(value: str | dt.time, lang: str = "fr") -> str:
         h, m = int(hours), int(minutes or 0)
     else:
         h, m = value.hour, value.minute
+    if (h, m) in ((0, 0), (24, 0)):
+        return {"fr": "minuit", "nl": "middernacht", "en": "midnight",
+                "ar": "منتصف الليل"}.get(lang, "0:00")
     if lang == "fr":
         return f"{h} h" if m == 0 else f"{h} h {m:02d}"
     return f"{h}:{m:02d}"
@@ -331,8 +345,24 @@ def describe_when(
     at = _local(at)
     now, upcoming = open_or_next(schedules, at, **kwargs)
     if now:
+        # Follow openings that start exactly when the previous one ends (a night shelter's
+        # 20:00-24:00 + 00:00-08:00, a 24/7 line), so "open until" is when the door closes.
         end = now.end
-        return w["open_until"].format(time=format_time(end.time() if end.date() == at.date() else "24:00", lang))
+        while end - at < dt.timedelta(days=8):
+            following = current_opening(schedules, end, **kwargs)
+            if following is None:
+                break
+            end = following.end
+        if end - at >= dt.timedelta(days=8):
+            return w["open_always"]
+        if end.date() == at.date():
+            return w["open_until"].format(time=format_time(end.time(), lang))
+        if end.date() == at.date() + dt.timedelta(days=1):
+            if end.time() == dt.time(0):
+                return w["open_until"].format(time=format_time("24:00", lang))
+            return w["open_until_tomorrow"].format(time=format_time(end.time(), lang))
+        return w["open_until"].format(
+            time=f"{format_date(end.date(), lang)} {format_time(end.time(), lang)}")
     if upcoming is None:
         return w["closed"]
     time = format_time(upcoming.start.time(), lang)
