@@ -134,3 +134,7 @@ def serve(db_path: Path, index_dir: Path, seed_dir: Path | None, host: str, port
 
 def main() -> None:  # pragma: no cover - console entry point
     cli()
+
+
+if __name__ == "__main__":  # python -m orientation.cli
+    cli()
