@@ -75,7 +75,7 @@ def validate_schedule(row: Schedule) -> None:
         raise ValueError("valid_to is before valid_from")
 
 
-def _local(at: dt.datetime) -> dt.datetime:
+def local(at: dt.datetime) -> dt.datetime:
     if at.tzinfo is None:
         return at.replace(tzinfo=TZ)
     return at.astimezone(TZ)
@@ -125,7 +125,7 @@ def current_opening(
     schedules: Sequence[Schedule], at: dt.datetime, **kwargs
 ) -> Opening | None:
     """The opening interval that contains ``at``, if any."""
-    at = _local(at)
+    at = local(at)
     # A row that runs to midnight belongs to the day before 00:00, so look at yesterday too.
     for day in (at.date() - dt.timedelta(days=1), at.date()):
         for opening in openings_on(day, schedules, **kwargs):
@@ -142,7 +142,7 @@ def next_opening(
     schedules: Sequence[Schedule], after: dt.datetime, **kwargs
 ) -> Opening | None:
     """The first opening that starts at or after ``after`` (skips holidays and closures)."""
-    after = _local(after)
+    after = local(after)
     for offset in range(HORIZON_DAYS):
         day = after.date() + dt.timedelta(days=offset)
         for opening in openings_on(day, schedules, **kwargs):
@@ -342,7 +342,7 @@ def describe_when(
 ) -> str:
     """"Ouvert maintenant jusqu'à 12 h" / "Ouvre demain à 9 h" / "Ouvre mardi 3 mars à 9 h"."""
     w = _words(lang)
-    at = _local(at)
+    at = local(at)
     now, upcoming = open_or_next(schedules, at, **kwargs)
     if now:
         # Follow openings that start exactly when the previous one ends (a night shelter's
