@@ -13,7 +13,10 @@ from typing import Any
 
 from litestar import Litestar, get
 from litestar.datastructures import State
+from litestar.config.cors import CORSConfig
 from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme, Tag
 from sqlite_utils import Database
 
 from orientation import seed as seeding
@@ -53,6 +56,43 @@ def healthz(db: Database, index: SearchIndex) -> dict[str, Any]:
     return {"status": "ok", "counts": store.counts(db), "index_documents": index.doc_count()}
 
 
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Orientation",
+        version="1.0.0",
+        description=(
+            "Referral directory of social services in Brussels and Brabant wallon. "
+            "`/api/v1`: our REST API (reads are public; writes need an API key sent as "
+            "`Authorization: Bearer <key>` or `X-API-Key`). `/hsds`: Open Referral HSDS 3.1 "
+            "with the Belgian profile (`/hsds/profile`). Errors are RFC 9457 problem+json."),
+        path="/schema",
+        tags=[Tag(name=name, description=text) for name, text in (
+            ("services", "Services: search, details, hours, writes."),
+            ("organizations", "Organisations."), ("locations", "Places."),
+            ("contacts", "Named people to ask for."), ("pathways", "Referral pathways."),
+            ("taxonomy", "Needs and sub-needs."), ("history", "Audit trail."),
+            ("hsds", "Open Referral HSDS 3.1 (read-only)."))],
+        # Reads need no key ({}): writes and staff-only reads take either scheme.
+        security=[{}, {"apiKey": []}, {"bearer": []}],
+        components=Components(security_schemes={
+            "apiKey": SecurityScheme(type="apiKey", name="X-API-Key",
+                                     security_scheme_in="header"),
+            "bearer": SecurityScheme(type="http", scheme="bearer"),
+        }),
+    )
+
+
+def cors_config(origins: str) -> CORSConfig | None:
+    """CORS for the partner origins of the ``cors_origins`` setting (none: no CORS)."""
+    allowed = [o.strip() for o in str(origins).split(",") if o.strip()]
+    if not allowed:
+        return None
+    return CORSConfig(
+        allow_origins=allowed, allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "X-API-Key", "Content-Type", "If-None-Match"],
+        expose_headers=["ETag", "Link", "Retry-After"], max_age=600)
+
+
 def create_app(
     db_path: Path,
     index_dir: Path,
@@ -60,6 +100,8 @@ def create_app(
     settings: dict[str, Any] | None = None,
     debug: bool = False,
 ) -> Litestar:
+    from api.hsds import hsds_router
+    from api.http import EXCEPTION_HANDLERS
     from api.routes import api_router
     from kiosk.routes import kiosk_router, template_config
 
@@ -80,7 +122,10 @@ def create_app(
             app.state.index.close()
 
     return Litestar(
-        route_handlers=[healthz, api_router, kiosk_router],
+        route_handlers=[healthz, api_router, hsds_router, kiosk_router],
+        openapi_config=openapi_config(),
+        cors_config=cors_config(config.get("cors_origins") or ""),
+        exception_handlers=EXCEPTION_HANDLERS,
         dependencies={"db": Provide(provide_db), "index": Provide(provide_index, sync_to_thread=False)},
         lifespan=[lifespan],
         state=State({"db_path": Path(db_path), "index_dir": Path(index_dir), "settings": config}),

@@ -1,19 +1,493 @@
-"""The partner API under /api (first version: read-only directory; issue #4 extends it)."""
+"""Our REST API under /api/v1: the directory to read, and authenticated writes.
 
-from __future__ import annotations
+Every write goes through ``orientation.store`` (one transaction, audit rows naming the API key's
+owner, pathway invariants) and then brings the search index up to date. Reads hide staff-only
+phone lines and confidential addresses from anonymous callers (``orientation.access.view``).
 
-from typing import Any
+No ``from __future__ import annotations`` here: the write handlers are made by a factory for
+each record type, and Litestar reads their (real, not string) annotations.
+"""
 
-from litestar import Router, get
+import datetime as dt
+from typing import Any, Generic, Literal, TypeVar
+from uuid import UUID
+
+import msgspec
+from litestar import Request, Response, Router, delete, get, patch, post, put
+from litestar.di import NamedDependency, Provide
+from litestar.openapi.spec import Example
+from litestar.params import Body, Parameter
 from sqlite_utils import Database
 
-from orientation import store
+from orientation import hours, store
+from orientation.access import Caller, check_write, require_role, view
+from orientation.errors import Conflict, InvalidData, NotFound
+from orientation.models import (
+    AuditEntry,
+    Contact,
+    DigitalLevel,
+    Location,
+    Organization,
+    Pathway,
+    Region,
+    Schedule,
+    Service,
+    TaxonomyTerm,
+)
+from orientation.search import SearchIndex
+
+from .http import MAX_BODY, MIDDLEWARE, link_header, page_links, provide_caller
+
+T = TypeVar("T")
+#: Explicit dependency markers (the per-request connection, the search index, the caller).
+DB = NamedDependency[Database]
+Index = NamedDependency[SearchIndex]
+Who = NamedDependency[Caller]
+PerPage = Parameter(default=20, ge=1, le=100, description="Items per page (1-100).")
+PageNumber = Parameter(default=1, ge=1, le=100_000, description="Page number, from 1.")
 
 
-@get("/", operation_id="api_index", sync_to_thread=True, summary="What this API offers")
-def api_index(db: Database) -> dict[str, Any]:
-    return {"name": "Orientation", "version": "v1", "counts": store.counts(db),
-            "openapi": "/schema/openapi.json"}
+class Page(msgspec.Struct, Generic[T], kw_only=True):
+    items: list[T]
+    total: int
+    page: int
+    per_page: int
+    total_pages: int
+    links: dict[str, str]
 
 
-api_router = Router(path="/api", route_handlers=[api_index], tags=["directory"])
+class ServiceSummary(msgspec.Struct, kw_only=True):
+    id: str
+    name: str
+    description: str
+    organization_id: str
+    organization: str
+    needs: list[str]
+    status: str
+    open_now: bool
+    next_opening: dt.datetime | None = None
+    score: float | None = None
+
+
+class ServicePage(Page[ServiceSummary], kw_only=True):
+    facets: dict[str, dict[str, int]]
+
+
+class PathwayRef(msgspec.Struct, kw_only=True):
+    id: str
+    need: str
+    step: int
+
+
+class ServiceDetail(msgspec.Struct, kw_only=True):
+    service: Service
+    organization: Organization
+    locations: list[Location]
+    contacts: list[Contact]
+    hours: list[str]
+    open_now: bool
+    when: str
+    next_opening: dt.datetime | None = None
+    pathways: list[PathwayRef]
+
+
+class ApiIndex(msgspec.Struct, kw_only=True):
+    name: str
+    version: str
+    counts: dict[str, int]
+    openapi: str
+    hsds: str
+    role: str
+
+
+def _paginate(request: Request, items: list, page: int, per_page: int) -> tuple[list, dict]:
+    total_pages = max(1, -(-len(items) // per_page))
+    return items[(page - 1) * per_page: page * per_page], page_links(request, page, total_pages)
+
+
+def _page_response(request: Request, cls, items: list, page: int, per_page: int,
+                   **extra: Any) -> Response:
+    current, links = _paginate(request, items, page, per_page)
+    body = cls(items=current, total=len(items), page=page, per_page=per_page,
+               total_pages=max(1, -(-len(items) // per_page)), links=links, **extra)
+    return Response(body, headers={"Link": link_header(links)} if links else None)
+
+
+def _sync(index: SearchIndex, db: Database) -> None:
+    """Bring the search index up to date right after a write (it follows the audit trail)."""
+    index.sync(db)
+
+
+# --- index ----------------------------------------------------------------------------------
+
+
+@get("/", operation_id="api_index", summary="What this API offers", sync_to_thread=True)
+def api_index(db: DB, caller: Who) -> ApiIndex:
+    return ApiIndex(name="Orientation", version="v1", counts=store.counts(db),
+                    openapi="/schema/openapi.json", hsds="/hsds/",
+                    role=caller.role or "anonymous")
+
+
+# --- services -------------------------------------------------------------------------------
+
+
+def _term_ids(db: Database, need: str) -> set[str]:
+    """A need given by code or id, with its sub-needs."""
+    terms = store.list_terms(db)
+    root = next((t for t in terms if need in (t.id, t.code)), None)
+    if root is None:
+        raise InvalidData(f"need: unknown need {need!r}", field="need")
+    return {root.id} | {t.id for t in terms if t.parent_id == root.id}
+
+
+def _regions(db: Database) -> dict[str, set[str]]:
+    regions: dict[str, set[str]] = {}
+    for loc in store.list_locations(db):
+        for sid in store.services_at_location(db, loc.id):
+            regions.setdefault(sid, set()).add(loc.address.region if loc.address else "autre")
+    return regions
+
+
+@get("/services", operation_id="list_services", tags=["services"], sync_to_thread=True,
+     summary="Search and filter services",
+     description="Full-text search (`q`) with filters; `facets` count the matching services "
+                 "per need, region and access, so a client can show refinements.")
+def list_services(
+    request: Request, db: DB, index: Index,
+    q: str | None = Parameter(default=None, max_length=200, description="Search words.",
+                              examples=[Example(summary="by words", value="dettes")]),
+    need: str | None = Parameter(default=None, max_length=100,
+                                 description="Need code or id (includes its sub-needs)."),
+    organization_id: UUID | None = None,
+    region: Region | None = None,
+    open_now: bool | None = Parameter(default=None, description="Only services open now."),
+    walk_in: bool | None = Parameter(default=None, description="Only walk-in services."),
+    free: bool | None = Parameter(default=None, description="Only free services."),
+    language: str | None = Parameter(default=None, max_length=5,
+                                     description="Spoken language (fr, nl, en, ar…)."),
+    digital: DigitalLevel | None = Parameter(
+        default=None, description="Highest digital requirement accepted (none = no digital)."),
+    page: int = PageNumber, per_page: int = PerPage,
+) -> Response[ServicePage]:
+    services = list(store.iter_services(db, status="active"))
+    scores: dict[str, float] = {}
+    if q and q.strip():
+        found = index.search(db, q, limit=max(1000, len(services)))
+        scores = {h.id: h.score for h in found.hits if h.kind == "service"}
+        services = sorted((s for s in services if s.id in scores), key=lambda s: -scores[s.id])
+    now = hours.now()
+    levels = ("none", "optional", "required")
+    wanted_terms = _term_ids(db, need) if need else None
+    regions = _regions(db)
+    openings = {s.id: hours.open_or_next(s.schedules, now, closures=s.closures,
+                                         open_on_public_holidays=s.open_on_public_holidays)
+                for s in services}
+    matches = [
+        s for s in services
+        if (wanted_terms is None or wanted_terms & set(s.needs))
+        and (organization_id is None or s.organization_id == str(organization_id))
+        and (region is None or region in regions.get(s.id, ()))
+        and (open_now is None or (openings[s.id][0] is not None) == open_now)
+        and (walk_in is None or s.access.walk_in == walk_in)
+        and (free is None or s.access.cost_free == free)
+        and (language is None or language in s.languages)
+        and (digital is None or levels.index(s.digital.level) <= levels.index(digital))
+    ]
+    terms = {t.id: t for t in store.list_terms(db)}
+
+    def top(term_id: str) -> str:
+        term = terms[term_id]
+        return terms[term.parent_id].code if term.parent_id else term.code
+
+    facets: dict[str, dict[str, int]] = {"need": {}, "region": {}, "access": {}}
+    for s in matches:
+        for code in {top(t) for t in s.needs if t in terms}:
+            facets["need"][code] = facets["need"].get(code, 0) + 1
+        for r in regions.get(s.id, ()):
+            facets["region"][r] = facets["region"].get(r, 0) + 1
+        for flag, on in (("walk_in", s.access.walk_in), ("free", s.access.cost_free),
+                         ("open_now", openings[s.id][0] is not None)):
+            if on:
+                facets["access"][flag] = facets["access"].get(flag, 0) + 1
+    orgs = {o.id: o.name for o in store.list_organizations(db)}
+    summaries = [
+        ServiceSummary(
+            id=s.id, name=s.name, description=s.description, organization_id=s.organization_id,
+            organization=orgs.get(s.organization_id, ""), needs=s.needs, status=s.status,
+            open_now=openings[s.id][0] is not None,
+            next_opening=None if openings[s.id][0] or not openings[s.id][1]
+            else openings[s.id][1].start,
+            score=scores.get(s.id))
+        for s in matches
+    ]
+    return _page_response(request, ServicePage, summaries, page, per_page, facets=facets)
+
+
+@get("/services/{service_id:uuid}", operation_id="get_service", tags=["services"],
+     sync_to_thread=True, summary="A service with its places, hours, contacts and pathways")
+def get_service(db: DB, caller: Who, service_id: UUID) -> ServiceDetail:
+    service = store.get_service(db, str(service_id))
+    now = hours.now()
+    kwargs = {"closures": service.closures,
+              "open_on_public_holidays": service.open_on_public_holidays}
+    current, upcoming = hours.open_or_next(service.schedules, now, **kwargs)
+    pathways = []
+    for pid in sorted(store.pathways_using(db, service_id=service.id)):
+        p = store.get_pathway(db, pid)
+        step = next(i for i, s in enumerate(p.steps, 1) if s.service_id == service.id)
+        pathways.append(PathwayRef(id=p.id, need=p.need, step=step))
+    return ServiceDetail(
+        service=view(service, caller),
+        organization=view(store.get_organization(db, service.organization_id), caller),
+        locations=[view(store.get_location(db, i), caller) for i in service.location_ids],
+        contacts=[view(store.get_contact(db, i), caller) for i in service.contact_ids],
+        hours=hours.describe(service.schedules), open_now=current is not None,
+        when=hours.describe_when(service.schedules, now, **kwargs),
+        next_opening=None if current or not upcoming else upcoming.start, pathways=pathways)
+
+
+# --- other reads ----------------------------------------------------------------------------
+
+
+@get("/organizations", operation_id="list_organizations", tags=["organizations"],
+     sync_to_thread=True, summary="Organisations, by name")
+def list_organizations(request: Request, db: DB, caller: Who,
+                       kind: str | None = Parameter(default=None, max_length=40),
+                       page: int = PageNumber, per_page: int = PerPage
+                       ) -> Response[Page[Organization]]:
+    items = [view(o, caller) for o in store.list_organizations(db, kind=kind)]
+    return _page_response(request, Page[Organization], items, page, per_page)
+
+
+@get("/locations", operation_id="list_locations", tags=["locations"], sync_to_thread=True,
+     summary="Places where services are given")
+def list_locations(request: Request, db: DB, caller: Who,
+                   organization_id: UUID | None = None, page: int = PageNumber,
+                   per_page: int = PerPage) -> Response[Page[Location]]:
+    items = [view(x, caller) for x in store.list_locations(
+        db, organization_id=str(organization_id) if organization_id else None)]
+    return _page_response(request, Page[Location], items, page, per_page)
+
+
+@get("/contacts", operation_id="list_contacts", tags=["contacts"], sync_to_thread=True,
+     summary="Named people to ask for (public view for anonymous callers)")
+def list_contacts(request: Request, db: DB, caller: Who,
+                  organization_id: UUID | None = None, page: int = PageNumber,
+                  per_page: int = PerPage) -> Response[Page[Contact]]:
+    items = [view(x, caller) for x in store.list_contacts(
+        db, organization_id=str(organization_id) if organization_id else None,
+        status=None if caller.staff else "active")]
+    return _page_response(request, Page[Contact], items, page, per_page)
+
+
+@get("/pathways", operation_id="list_pathways", tags=["pathways"], sync_to_thread=True,
+     summary="Referral pathways, optionally for one need")
+def list_pathways(request: Request, db: DB,
+                  need: str | None = Parameter(default=None, max_length=100,
+                                               description="Need code or id."),
+                  page: int = PageNumber, per_page: int = PerPage) -> Response[Page[Pathway]]:
+    items = store.list_pathways(db, status="active")
+    if need:
+        wanted = _term_ids(db, need)
+        items = [p for p in items if wanted & set(p.themes)]
+    return _page_response(request, Page[Pathway], items, page, per_page)
+
+
+@get("/needs", operation_id="list_needs", tags=["taxonomy"], sync_to_thread=True,
+     summary="The needs taxonomy (top needs first, then sub-needs, with fr/nl/en labels)")
+def list_needs(db: DB) -> list[TaxonomyTerm]:
+    return store.list_terms(db)
+
+
+def _getter(entity: str, cls: type, path: str, tag: str):
+    @get(f"{path}/{{record_id:uuid}}", operation_id=f"get_{entity}", tags=[tag],
+         sync_to_thread=True, summary=f"One {entity.replace('_', ' ')}")
+    def handler(db: DB, caller: Who, record_id: UUID) -> Any:
+        return view(store.get(db, entity, str(record_id)), caller)
+
+    handler.fn.__annotations__["return"] = cls
+    return handler
+
+
+@get("/{kind:str}/{record_id:uuid}/history", operation_id="get_history", tags=["history"],
+     sync_to_thread=True, summary="Every recorded change of a record (staff keys)",
+     description="Who changed what and when: the audit trail, with the API key owner as actor. "
+                 "`kind` is services, organizations, locations, contacts or pathways.")
+def get_history(db: DB, caller: Who,
+                kind: Literal["services", "organizations", "locations", "contacts", "pathways"],
+                record_id: UUID) -> list[AuditEntry]:
+    require_role(caller, "staff")
+    entity = kind.removesuffix("s")
+    store.get(db, entity, str(record_id))  # 404 for an unknown record
+    return store.history(db, entity, str(record_id))
+
+
+# --- writes ---------------------------------------------------------------------------------
+
+
+def _organizations_of(db: Database, record: Any) -> list[str | None]:
+    """The organisations a record belongs to, for permission checks."""
+    if isinstance(record, Organization):
+        return [record.id]
+    if isinstance(record, Pathway):
+        orgs = []
+        for step in record.steps:
+            try:
+                orgs.append(store.get_service(db, step.service_id).organization_id)
+            except NotFound:
+                pass  # an unknown service is reported by validation, with the step
+        return orgs
+    return [record.organization_id]
+
+
+def _check(db: Database, caller: Caller, before: Any, after: Any) -> None:
+    if caller.role != "admin" and (before is None or after is None) \
+            and isinstance(before or after, Organization):
+        require_role(caller, "admin")  # creating or deleting organisations is for admins
+    orgs = []
+    for record in (before, after):
+        if record is not None:
+            orgs += _organizations_of(db, record)
+    check_write(caller, orgs)
+
+
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "organization": {"name": "CPAS d'Exemple", "kind": "cpas",
+                     "description": "Le service social de la commune."},
+    "service": {"organization_id": "00000000-0000-4000-8000-000000000000",
+                "name": "Permanence énergie", "description": "Aide pour les factures.",
+                "access": {"walk_in": True},
+                "schedules": [{"byday": "MO,TH", "opens_at": "09:00", "closes_at": "12:00"}]},
+    "location": {"organization_id": "00000000-0000-4000-8000-000000000000",
+                 "name": "Siège", "address": {"street": "Rue de l'Exemple 1",
+                                              "postal_code": "1050", "city": "Ixelles"}},
+    "contact": {"organization_id": "00000000-0000-4000-8000-000000000000",
+                "given_name": "Marie", "family_name": "Exemple", "role": "Assistante sociale",
+                "phones": [{"number": "+32 2 000 00 00"}]},
+    "pathway": {"need": "Je ne sais pas payer mon loyer",
+                "steps": [{"service_id": "00000000-0000-4000-8000-000000000000",
+                           "contact_id": "00000000-0000-4000-8000-000000000000",
+                           "action": "Allez à la permanence sans rendez-vous."}]},
+}
+
+
+def _writers(entity: str, cls: type, path: str, tag: str) -> list:
+    label = entity.replace("_", " ")
+    example = [Example(summary=f"a new {label}", value=EXAMPLES[entity])]
+
+    def save(db: Database, index: SearchIndex, caller: Caller, before: Any, record: Any) -> Any:
+        _check(db, caller, before, record)
+        saved = store.save(db, record, actor=caller.actor)
+        _sync(index, db)
+        return view(saved, caller)
+
+    @post(path, operation_id=f"create_{entity}", tags=[tag], sync_to_thread=True,
+          summary=f"Create a {label}", status_code=201)
+    def create(db: DB, index: Index, caller: Who,
+               data: cls = Body(examples=example)) -> cls:  # type: ignore[valid-type]
+        if store.exists(db, entity, data.id):
+            raise Conflict(f"{label} {data.id!r} already exists: use PUT or PATCH")
+        return save(db, index, caller, None, data)
+
+    @put(f"{path}/{{record_id:uuid}}", operation_id=f"replace_{entity}", tags=[tag],
+         sync_to_thread=True, summary=f"Replace a {label}")
+    def replace(db: DB, index: Index, caller: Who, record_id: UUID,
+                data: cls = Body(examples=example)) -> cls:  # type: ignore[valid-type]
+        before = store.get(db, entity, str(record_id))
+        return save(db, index, caller, before, msgspec.structs.replace(data, id=before.id))
+
+    @patch(f"{path}/{{record_id:uuid}}", operation_id=f"update_{entity}", tags=[tag],
+           sync_to_thread=True, summary=f"Change some fields of a {label}",
+           description="Send only the fields to change; nested objects are replaced whole.")
+    def update(db: DB, index: Index, caller: Who, record_id: UUID,
+               data: dict[str, Any] = Body(examples=[Example(
+                   summary="change one field", value={"status": "inactive"})]),
+               ) -> cls:  # type: ignore[valid-type]
+        before = store.get(db, entity, str(record_id))
+        merged = {**msgspec.to_builtins(before), **data, "id": before.id}
+        try:
+            record = msgspec.convert(merged, cls)
+        except msgspec.ValidationError as exc:
+            field = str(exc).rpartition(" - at `$.")[2].rstrip("`") or None
+            raise InvalidData(str(exc), field=field) from None
+        return save(db, index, caller, before, record)
+
+    @delete(f"{path}/{{record_id:uuid}}", operation_id=f"delete_{entity}", tags=[tag],
+            sync_to_thread=True, summary=f"Delete a {label}",
+            description="Refused (409) while another record still uses it.")
+    def remove(db: DB, index: Index, caller: Who, record_id: UUID) -> None:
+        before = store.get(db, entity, str(record_id))
+        _check(db, caller, before, None)
+        store.delete(db, entity, before.id, actor=caller.actor)
+        _sync(index, db)
+
+    for handler in (create, replace, update):
+        handler.fn.__annotations__["return"] = cls
+    return [create, replace, update, remove]
+
+
+@put("/services/{service_id:uuid}/schedules", operation_id="replace_schedules",
+     tags=["services"], sync_to_thread=True, summary="Replace the opening hours of a service")
+def replace_schedules(db: DB, index: Index, caller: Who, service_id: UUID,
+                      data: list[Schedule] = Body(examples=[Example(
+                          summary="Monday and Thursday mornings",
+                          value=[{"byday": "MO,TH", "opens_at": "09:00",
+                                  "closes_at": "12:00", "attending_type": "walk_in"}])])
+                      ) -> list[Schedule]:
+    before = store.get_service(db, str(service_id))
+    _check(db, caller, before, before)
+    saved = store.save_service(db, msgspec.structs.replace(before, schedules=data),
+                               actor=caller.actor)
+    _sync(index, db)
+    return saved.schedules
+
+
+@post("/services/{service_id:uuid}/schedules", operation_id="add_schedule", tags=["services"],
+      sync_to_thread=True, summary="Add one opening-hours row to a service", status_code=201)
+def add_schedule(db: DB, index: Index, caller: Who, service_id: UUID,
+                 data: Schedule) -> Schedule:
+    before = store.get_service(db, str(service_id))
+    _check(db, caller, before, before)
+    if any(row.id == data.id for row in before.schedules):
+        raise Conflict(f"schedule {data.id!r} already exists")
+    store.save_service(db, msgspec.structs.replace(before, schedules=[*before.schedules, data]),
+                       actor=caller.actor)
+    _sync(index, db)
+    return data
+
+
+@delete("/services/{service_id:uuid}/schedules/{schedule_id:str}",
+        operation_id="delete_schedule", tags=["services"], sync_to_thread=True,
+        summary="Remove one opening-hours row")
+def delete_schedule(db: DB, index: Index, caller: Who, service_id: UUID,
+                    schedule_id: str) -> None:
+    before = store.get_service(db, str(service_id))
+    _check(db, caller, before, before)
+    rows = [row for row in before.schedules if row.id != schedule_id]
+    if len(rows) == len(before.schedules):
+        raise NotFound("schedule", schedule_id)
+    store.save_service(db, msgspec.structs.replace(before, schedules=rows), actor=caller.actor)
+    _sync(index, db)
+
+
+RECORDS = (
+    ("organization", Organization, "/organizations", "organizations"),
+    ("service", Service, "/services", "services"),
+    ("location", Location, "/locations", "locations"),
+    ("contact", Contact, "/contacts", "contacts"),
+    ("pathway", Pathway, "/pathways", "pathways"),
+)
+
+api_router = Router(
+    path="/api/v1",
+    route_handlers=[
+        api_index, list_services, get_service, list_organizations, list_locations,
+        list_contacts, list_pathways, list_needs, get_history, replace_schedules,
+        add_schedule, delete_schedule,
+        *[_getter(e, c, p, t) for e, c, p, t in RECORDS if e != "service"],
+        *[h for e, c, p, t in RECORDS for h in _writers(e, c, p, t)],
+    ],
+    dependencies={"caller": Provide(provide_caller, sync_to_thread=True)},
+    middleware=MIDDLEWARE,
+    request_max_body_size=MAX_BODY,
+)

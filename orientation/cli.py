@@ -132,6 +132,52 @@ def serve(db_path: Path, index_dir: Path, seed_dir: Path | None, host: str, port
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
+@cli.group()
+def keys():
+    """Create, list and revoke partner API keys."""
+
+
+@keys.command("create")
+@db_option
+@click.option("--name", required=True, help="Who owns the key (recorded in the audit trail).")
+@click.option("--role", type=click.Choice(["staff", "editor", "admin"]), required=True,
+              help="staff: read staff-only lines; editor: write own organisation; admin: all.")
+@click.option("--organization", "organization_id", default=None,
+              help="Organisation id the key belongs to (required for editor keys).")
+def keys_create(db_path: Path, name: str, role: str, organization_id: str | None):
+    """Create a key and print its secret once (only a hash is stored)."""
+    try:
+        key, secret = store.create_api_key(open_db(db_path), name=name, role=role,
+                                           organization_id=organization_id, actor="cli")
+    except OrientationError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"created key {key.id} ({key.role}) for {key.name}")
+    click.echo("secret (shown once, store it now):")
+    click.echo(secret)
+
+
+@keys.command("list")
+@db_option
+def keys_list(db_path: Path):
+    """List keys: id, prefix, role, organisation, owner, state (never the secrets)."""
+    for key in store.list_api_keys(open_db(db_path)):
+        state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+        click.echo(f"{key.id}  {key.prefix}…  {key.role:<6}  {key.organization_id or '-'}  "
+                   f"{key.name}  {state}")
+
+
+@keys.command("revoke")
+@db_option
+@click.argument("key_id")
+def keys_revoke(db_path: Path, key_id: str):
+    """Revoke a key by id or prefix; it stops working at once."""
+    try:
+        key = store.revoke_api_key(open_db(db_path), key_id, actor="cli")
+    except OrientationError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"revoked key {key.id} ({key.name})")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     cli()
 

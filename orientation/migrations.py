@@ -125,3 +125,19 @@ def m001_directory(db: Database) -> None:
         not_null={"at", "actor", "action", "entity", "entity_id"},
     )
     db["audit"].create_index(["entity", "entity_id"])
+
+
+@migrations()
+def m020_api_keys(db: Database) -> None:
+    # Only a hash of each key is kept: the secret is shown once, when it is created. No foreign
+    # key to organizations, so deleting an organisation is never blocked by an old key; the
+    # organisation is checked when the key is created and when it is used.
+    db["api_keys"].create(
+        {
+            "id": str, "name": str, "role": str, "organization_id": str, "prefix": str,
+            "hash": str, "created_at": str, "revoked_at": str,
+        },
+        pk="id",
+        not_null={"name", "role", "prefix", "hash", "created_at"},
+    )
+    db["api_keys"].create_index(["hash"], unique=True)

@@ -716,3 +716,77 @@ _GETTERS = {
     "service": get_service,
     "pathway": get_pathway,
 }
+
+
+# --- api (keys, modification dates) -------------------------------------------------------
+
+from .access import ApiKey, hash_secret, new_secret  # noqa: E402  (this section's own imports)
+from .models import ROLES, new_id  # noqa: E402
+
+
+def _api_key(row: dict[str, Any]) -> ApiKey:
+    return msgspec.convert({k: v for k, v in row.items() if k != "hash" and v is not None},
+                           ApiKey, strict=False)
+
+
+def create_api_key(db: Database, *, name: str, role: str, organization_id: str | None,
+                   actor: str) -> tuple[ApiKey, str]:
+    """Create a key; returns (ApiKey, secret). The secret is not stored and cannot be shown
+    again, only its hash is kept."""
+    if not name.strip():
+        raise InvalidData("a key needs the name of its owner", field="name")
+    if role not in ROLES:
+        raise InvalidData(f"role must be one of {', '.join(ROLES)}", field="role")
+    if role == "editor" and not organization_id:
+        raise InvalidData("an editor key needs an organisation", field="organization_id")
+    if organization_id is not None:
+        _check_id(organization_id, "organization_id")
+        _require(db, "organization", organization_id, "organization_id")
+    secret = new_secret()
+    row = {"id": new_id(), "name": name.strip(), "role": role,
+           "organization_id": organization_id, "prefix": secret[:10],
+           "hash": hash_secret(secret), "created_at": _utcnow(), "revoked_at": None}
+    with db.atomic():
+        db["api_keys"].insert(row)
+        public = {k: v for k, v in row.items() if k != "hash"}
+        _audit(db, actor, "create", "api_key", row["id"], "*", None, public)
+    return _api_key(row), secret
+
+
+def list_api_keys(db: Database) -> list[ApiKey]:
+    return [_api_key(r) for r in db.query("select * from api_keys order by created_at, name")]
+
+
+def revoke_api_key(db: Database, key_id: str, *, actor: str) -> ApiKey:
+    """Revoke a key by its id or its prefix (what listings show)."""
+    rows = list(db.query("select * from api_keys where id = ? or prefix = ?", [key_id, key_id]))
+    if not rows:
+        raise NotFound("api_key", key_id)
+    if len(rows) > 1:
+        raise InvalidData(f"{key_id!r} matches several keys: use the id", field="id")
+    row = rows[0]
+    if row["revoked_at"] is None:
+        with db.atomic():
+            now = _utcnow()
+            db["api_keys"].update(row["id"], {"revoked_at": now})
+            _audit(db, actor, "update", "api_key", row["id"], "revoked_at", None, now)
+        row["revoked_at"] = now
+    return _api_key(row)
+
+
+def find_api_key(db: Database, secret: str) -> ApiKey | None:
+    """The live (not revoked) key with this secret, or None."""
+    rows = list(db.query("select * from api_keys where hash = ? and revoked_at is null",
+                         [hash_secret(secret)]))
+    return _api_key(rows[0]) if rows else None
+
+
+def last_modified(db: Database, entity: str, ids: Iterable[str] | None = None) -> dict[str, str]:
+    """entity id -> ISO time of its newest audit row (HSDS ``last_modified``)."""
+    sql = "select entity_id, max(at) from audit where entity = ?"
+    params: list[Any] = [entity]
+    if ids is not None:
+        ids = list(ids)
+        sql += f" and entity_id in ({','.join('?' * len(ids))})"
+        params += ids
+    return dict(db.execute(sql + " group by entity_id", params).fetchall())

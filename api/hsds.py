@@ -1,0 +1,245 @@
+"""The Open Referral HSDS 3.1 API under /hsds (read-only), with the Belgian profile extensions.
+
+Paths, parameters and the paginated shape follow the HSDS 3.1 OpenAPI description; objects come
+from ``orientation.hsds``. ``format=ndjson`` streams every matching service, one per line,
+without pagination, on a connection of its own (the request's connection closes when the
+handler returns, before the stream is read).
+"""
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from typing import Any, Literal
+from uuid import UUID
+
+from litestar import Request, Response, Router, get
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.params import Parameter
+from litestar.response import Stream
+from sqlite_utils import Database
+
+from orientation import hsds, store
+from orientation.access import Caller
+from orientation.errors import NotFound
+from orientation.models import Service
+from orientation.search import SearchIndex
+
+from .http import MIDDLEWARE, link_header, page_links, provide_caller
+
+Page = dict[str, Any]
+DB = NamedDependency[Database]
+Index = NamedDependency[SearchIndex]
+Who = NamedDependency[Caller]
+SEARCH = Parameter(default=None, max_length=200, description="Full text search.")
+PAGE = Parameter(default=1, ge=1, le=100_000, description="Page number, from 1.")
+PER_PAGE = Parameter(default=20, ge=1, le=100, description="Results in one page (1-100).")
+
+
+def _page(request: Request, items: list, page: int, per_page: int, convert) -> Response:
+    total_pages = max(1, -(-len(items) // per_page))
+    current = [convert(x) for x in items[(page - 1) * per_page: page * per_page]]
+    links = page_links(request, page, total_pages)
+    return Response(hsds.page(current, total=len(items), page_number=page, per_page=per_page),
+                    headers={"Link": link_header(links)})
+
+
+@get("/", operation_id="hsds_meta", summary="HSDS version, profile and OpenAPI description")
+async def meta(request: Request) -> dict[str, Any]:
+    base = str(request.base_url).rstrip("/")
+    return {
+        "version": hsds.HSDS_VERSION,
+        "profile": f"{base}/hsds/profile",
+        "openapi_url": f"{base}/schema/openapi.json",
+        "description": "Orientation: services sociaux à Bruxelles et en Brabant wallon "
+                       "(Open Referral HSDS 3.1, profil belge).",
+        "publisher": {"name": "Orientation", "website": base + "/"},
+    }
+
+
+@get("/profile", operation_id="hsds_profile", summary="The Belgian profile: extension fields")
+async def profile() -> dict[str, Any]:
+    return hsds.PROFILE
+
+
+def _services(db: Database, index: SearchIndex, *, search: str | None,
+              taxonomy_term_id: UUID | None, taxonomy_id: UUID | None,
+              organization_id: UUID | None, modified_after: dt.datetime | None
+              ) -> list[Service]:
+    services = list(store.iter_services(db, status="active"))
+    if search and search.strip():
+        hits = index.search(db, search, limit=max(1000, len(services))).hits
+        rank = {h.id: n for n, h in enumerate(hits) if h.kind == "service"}
+        services = sorted((s for s in services if s.id in rank), key=lambda s: rank[s.id])
+    if taxonomy_term_id is not None:
+        term = str(taxonomy_term_id)
+        wanted = {term} | {t.id for t in store.list_terms(db) if t.parent_id == term}
+        services = [s for s in services if wanted & set(s.needs)]
+    if taxonomy_id is not None:
+        ours = str(taxonomy_id) == hsds.TAXONOMY_ID
+        services = [s for s in services if ours and s.needs]
+    if organization_id is not None:
+        services = [s for s in services if s.organization_id == str(organization_id)]
+    if modified_after is not None:
+        if modified_after.tzinfo is None:
+            modified_after = modified_after.replace(tzinfo=dt.timezone.utc)
+        modified = store.last_modified(db, "service")
+        services = [s for s in services if s.id in modified
+                    and dt.datetime.fromisoformat(modified[s.id]) >= modified_after]
+    return services
+
+
+def _ndjson(state: State, ids: list[str], caller: Caller, full: bool, minimal: bool
+            ) -> Iterator[bytes]:
+    db = store.connect(state.db_path, migrate=False)
+    try:
+        for start in range(0, len(ids), 200):
+            chunk = [store.get_service(db, i) for i in ids[start:start + 200]]
+            for item in hsds.iter_services(db, chunk, full=full, caller=caller,
+                                           minimal=minimal):
+                yield json.dumps(item, ensure_ascii=False).encode() + b"\n"
+    finally:
+        db.close()
+
+
+@get("/services", operation_id="getPaginatedListOfServices", sync_to_thread=True,
+     summary="Paginated services (one-to-one fields), or every service as ndjson",
+     description="`full=true` nests everything, `minimal=true` gives id, name, status and "
+                 "last_modified, `format=ndjson` streams all results without pagination.")
+def list_services(
+    request: Request, state: State, db: DB, index: Index, caller: Who,
+    search: str | None = SEARCH, page: int = PAGE, per_page: int = PER_PAGE,
+    taxonomy_term_id: UUID | None = None, taxonomy_id: UUID | None = None,
+    organization_id: UUID | None = None,
+    modified_after: dt.datetime | None = Parameter(
+        default=None, description="Only services modified on or after this time (ISO 8601)."),
+    minimal: bool = False, full: bool = False,
+    format: Literal["json", "ndjson"] = Parameter(default="json", description="json or ndjson."),
+) -> Response[Page]:
+    services = _services(db, index, search=search, taxonomy_term_id=taxonomy_term_id,
+                         taxonomy_id=taxonomy_id, organization_id=organization_id,
+                         modified_after=modified_after)
+    if format == "ndjson":
+        return Stream(_ndjson(state, [s.id for s in services], caller, full, minimal),
+                      media_type="application/x-ndjson")
+    current = services[(page - 1) * per_page: page * per_page]
+    items = list(hsds.iter_services(db, current, full=full, caller=caller, minimal=minimal))
+    total_pages = max(1, -(-len(services) // per_page))
+    links = page_links(request, page, total_pages)
+    return Response(hsds.page(items, total=len(services), page_number=page, per_page=per_page),
+                    headers={"Link": link_header(links)})
+
+
+@get("/services/{service_id:uuid}", operation_id="getFullyNestedServiceById",
+     sync_to_thread=True, summary="A fully nested service")
+def get_service(db: DB, caller: Who, service_id: UUID) -> dict[str, Any]:
+    return hsds.service_full(db, store.get_service(db, str(service_id)), caller=caller)
+
+
+@get("/organizations", operation_id="getPaginatedListOfOrganizations", sync_to_thread=True,
+     summary="Paginated organizations")
+def list_organizations(request: Request, db: DB, search: str | None = SEARCH,
+                       page: int = PAGE, per_page: int = PER_PAGE) -> Response[Page]:
+    orgs = store.list_organizations(db)
+    if search and search.strip():
+        words = search.casefold().split()
+        orgs = [o for o in orgs if all(w in f"{o.name} {o.alternate_name or ''} "
+                                            f"{o.description}".casefold() for w in words)]
+    return _page(request, orgs, page, per_page, hsds.organization)
+
+
+@get("/organizations/{organization_id:uuid}", operation_id="getFullyNestedOrganizationById",
+     sync_to_thread=True, summary="An organization with its phones, locations and contacts")
+def get_organization(db: DB, caller: Who, organization_id: UUID,
+                     full_service: bool = Parameter(
+                         default=False, description="Also nest its services (list shape)")
+                     ) -> dict[str, Any]:
+    org = store.get_organization(db, str(organization_id))
+    data = hsds.organization(org, caller=caller, db=db, full=True)
+    if full_service:
+        data["services"] = list(hsds.iter_services(
+            db, store.iter_services(db, organization_id=org.id, status="active")))
+    return data
+
+
+def _service_at_locations(db: Database, organization_id: UUID | None,
+                          taxonomy_term_id: UUID | None) -> list[tuple[Service, str]]:
+    pairs = []
+    for s in store.iter_services(db, status="active"):
+        if organization_id is not None and s.organization_id != str(organization_id):
+            continue
+        if taxonomy_term_id is not None and str(taxonomy_term_id) not in s.needs:
+            continue
+        pairs += [(s, loc) for loc in s.location_ids]
+    return pairs
+
+
+@get("/service_at_locations", operation_id="getPaginatedListOfServiceAtLocations",
+     sync_to_thread=True, summary="Paginated services at their locations")
+def list_service_at_locations(request: Request, db: DB, caller: Who,
+                              page: int = PAGE, per_page: int = PER_PAGE,
+                              organization_id: UUID | None = None,
+                              taxonomy_term_id: UUID | None = None) -> Response[Page]:
+    pairs = _service_at_locations(db, organization_id, taxonomy_term_id)
+    return _page(request, pairs, page, per_page, lambda pair: hsds.service_at_location(
+        db, pair[0], store.get_location(db, pair[1]), caller=caller))
+
+
+@get("/service_at_locations/{sal_id:uuid}", operation_id="getFullyNestedServiceAtLocationById",
+     sync_to_thread=True, summary="A service at one location, fully nested")
+def get_service_at_location(db: DB, caller: Who, sal_id: UUID) -> dict[str, Any]:
+    row = next(db.query("select service_id, location_id from service_at_locations "
+                        "where id = ?", [str(sal_id)]), None)
+    if row is None:
+        raise NotFound("service_at_location", str(sal_id))
+    return hsds.service_at_location(db, store.get_service(db, row["service_id"]),
+                                    store.get_location(db, row["location_id"]),
+                                    caller=caller, full=True)
+
+
+@get("/taxonomies", operation_id="getPaginatedListOfTaxonomies", summary="Taxonomies")
+async def list_taxonomies(request: Request, page: int = PAGE, per_page: int = PER_PAGE
+                          ) -> Response[Page]:
+    return _page(request, [hsds.taxonomy()], page, per_page, lambda t: t)
+
+
+@get("/taxonomies/{taxonomy_id:uuid}", operation_id="getTaxonomyById", summary="A taxonomy")
+async def get_taxonomy(taxonomy_id: UUID) -> dict[str, Any]:
+    if str(taxonomy_id) != hsds.TAXONOMY_ID:
+        raise NotFound("taxonomy", str(taxonomy_id))
+    return hsds.taxonomy()
+
+
+@get("/taxonomy_terms", operation_id="getPaginatedListOfTaxonomyTerms", sync_to_thread=True,
+     summary="Taxonomy terms (our needs and sub-needs)")
+def list_taxonomy_terms(request: Request, db: DB, page: int = PAGE,
+                        per_page: int = PER_PAGE, taxonomy_id: UUID | None = None,
+                        parent_id: UUID | None = None,
+                        top_only: bool = Parameter(default=False,
+                                                   description="Only terms without a parent.")
+                        ) -> Response[Page]:
+    terms = store.list_terms(db)
+    if taxonomy_id is not None and str(taxonomy_id) != hsds.TAXONOMY_ID:
+        terms = []
+    if parent_id is not None:
+        terms = [t for t in terms if t.parent_id == str(parent_id)]
+    if top_only:
+        terms = [t for t in terms if t.parent_id is None]
+    return _page(request, terms, page, per_page, hsds.taxonomy_term)
+
+
+@get("/taxonomy_terms/{term_id:uuid}", operation_id="getTaxonomyTermById", sync_to_thread=True,
+     summary="A taxonomy term")
+def get_taxonomy_term(db: DB, term_id: UUID) -> dict[str, Any]:
+    return hsds.taxonomy_term(store.get_term(db, str(term_id)), detail=True)
+
+
+hsds_router = Router(
+    path="/hsds",
+    route_handlers=[meta, profile, list_services, get_service, list_organizations,
+                    get_organization, list_service_at_locations, get_service_at_location,
+                    list_taxonomies, get_taxonomy, list_taxonomy_terms, get_taxonomy_term],
+    dependencies={"caller": Provide(provide_caller, sync_to_thread=True)},
+    middleware=MIDDLEWARE,
+    tags=["hsds"],
+)

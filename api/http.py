@@ -1,0 +1,278 @@
+"""HTTP plumbing shared by /api/v1 and /hsds: who is calling, problem+json errors, ETags and
+caching, rate limiting and pagination links.
+
+Domain errors (``orientation.errors``) are translated here, at the edge, into RFC 9457 problem
+details; nothing below this module knows about HTTP.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import http
+import logging
+import math
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request, Response
+from litestar.datastructures import State
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    TooManyRequestsException,
+    ValidationException,
+)
+from litestar.exceptions.responses import create_exception_response
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from sqlite_utils import Database
+
+from orientation import store
+from orientation.access import ANONYMOUS, Caller, caller_for
+from orientation.errors import (
+    Conflict,
+    InvalidData,
+    NotFound,
+    OrientationError,
+    PathwayInvalid,
+    PermissionDenied,
+)
+
+log = logging.getLogger("orientation.api")
+
+PROBLEM = "application/problem+json"
+#: Paths whose errors are problem+json (the kiosk renders its own error pages).
+API_PREFIXES = ("/api", "/hsds", "/schema")
+#: Largest request body the API accepts; a directory record is a few kilobytes.
+MAX_BODY = 256 * 1024
+
+
+# --- who is calling -------------------------------------------------------------------------
+
+
+def secret_from(request: Request) -> str | None:
+    """The API key sent as ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``."""
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise NotAuthorizedException("use 'Authorization: Bearer <key>'",
+                                         headers={"WWW-Authenticate": "Bearer"})
+        return value.strip()
+    return request.headers.get("x-api-key") or None
+
+
+def provide_caller(request: Request, db: Database) -> Caller:
+    secret = secret_from(request)
+    if secret is None:
+        return ANONYMOUS
+    key = store.find_api_key(db, secret)
+    if key is None:
+        raise NotAuthorizedException("unknown or revoked API key",
+                                     headers={"WWW-Authenticate": "Bearer"})
+    return caller_for(key)
+
+
+# --- problem details ------------------------------------------------------------------------
+
+
+def _problem(request: Request, status: int, detail: str | None, *,
+             headers: dict[str, str] | None = None, **extra: Any) -> Response:
+    body = {"type": "about:blank", "title": http.HTTPStatus(status).phrase, "status": status}
+    if detail:
+        body["detail"] = detail
+    body["instance"] = request.url.path
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return Response(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _field_errors(exc: ValidationException) -> list[dict[str, str]]:
+    errors = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            errors.append({"field": str(item.get("key") or "body"),
+                           "source": str(getattr(item.get("source"), "value", None)
+                                         or item.get("source") or "body"),
+                           "message": str(item.get("message", ""))})
+    return errors
+
+
+def problem_from(request: Request, exc: Exception) -> Response:
+    """Any exception raised while serving the API, as an RFC 9457 problem."""
+    if isinstance(exc, PathwayInvalid):
+        return _problem(request, 422, str(exc), code="pathway-invalid", step=exc.step,
+                        errors=[{"field": exc.field or "steps", "message": str(exc)}])
+    if isinstance(exc, InvalidData):
+        return _problem(request, 422, str(exc), code="invalid-data",
+                        errors=[{"field": exc.field or "body", "message": str(exc)}])
+    if isinstance(exc, NotFound):
+        return _problem(request, 404, str(exc), code="not-found", entity=exc.entity)
+    if isinstance(exc, Conflict):
+        return _problem(request, 409, str(exc), code="conflict")
+    if isinstance(exc, PermissionDenied):
+        return _problem(request, 403, str(exc), code="forbidden")
+    if isinstance(exc, OrientationError):
+        return _problem(request, 400, str(exc), code="invalid")
+    if isinstance(exc, ValidationException):
+        errors = _field_errors(exc)
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or exc.detail
+        return _problem(request, 400, detail, code="validation", errors=errors or None)
+    if isinstance(exc, HTTPException):
+        detail = exc.detail if exc.detail != http.HTTPStatus(exc.status_code).phrase else None
+        return _problem(request, exc.status_code, detail, headers=exc.headers)
+    # Never echo an unexpected error: it may carry data. Log the type and path only.
+    log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path,
+              exc_info=exc)
+    return _problem(request, 500, "an unexpected error happened; it has been logged")
+
+
+def exception_handler(request: Request, exc: Exception) -> Response:
+    """App-wide handler: problem+json for the API paths, Litestar's default elsewhere."""
+    if request.url.path.startswith(API_PREFIXES):
+        return problem_from(request, exc)
+    if isinstance(exc, HTTPException):
+        return create_exception_response(request, exc)
+    return create_exception_response(request, HTTPException(status_code=500))
+
+
+EXCEPTION_HANDLERS = {Exception: exception_handler}
+
+
+# --- caching --------------------------------------------------------------------------------
+
+
+def _header(message: Message, name: bytes) -> bytes | None:
+    return next((v for k, v in message.get("headers", []) if k.lower() == name), None)
+
+
+def etag_middleware(app: ASGIApp) -> ASGIApp:
+    """ETag + If-None-Match -> 304, and Cache-Control, on successful GET responses.
+
+    The ETag is a hash of the body, so it changes exactly when the representation does
+    (including when a key sees staff-only lines). Streamed bodies (ndjson) pass through.
+    """
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            await app(scope, receive, send)
+            return
+        request_headers = dict(scope["headers"])
+        authenticated = b"authorization" in request_headers or b"x-api-key" in request_headers
+        start: Message | None = None
+
+        async def wrapped(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] != "http.response.body" or start is None:
+                await send(message)
+                return
+            held, start = start, None
+            headers = [(k, v) for k, v in held.get("headers", [])]
+            if held["status"] == 200:
+                headers.append((b"cache-control", b"private, no-cache" if authenticated
+                                else b"public, max-age=60"))
+                headers.append((b"vary", b"Authorization, X-API-Key"))
+            if held["status"] != 200 or message.get("more_body"):
+                await send({**held, "headers": headers})
+                await send(message)
+                return
+            body = message.get("body", b"")
+            etag = b'"' + hashlib.sha256(body).hexdigest()[:32].encode() + b'"'
+            headers.append((b"etag", etag))
+            wanted = request_headers.get(b"if-none-match", b"")
+            if etag in [t.strip().removeprefix(b"W/") for t in wanted.split(b",")] \
+                    or wanted.strip() == b"*":
+                keep = {b"etag", b"cache-control", b"vary", b"access-control-allow-origin",
+                        b"access-control-expose-headers"}
+                await send({"type": "http.response.start", "status": 304,
+                            "headers": [(k, v) for k, v in headers if k.lower() in keep]})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            await send({**held, "headers": headers})
+            await send(message)
+
+        await app(scope, receive, wrapped)
+
+    return middleware
+
+
+# --- rate limiting --------------------------------------------------------------------------
+
+
+class RateLimiter:
+    """A sliding one-minute window per API key (or per IP address without one)."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self.calls: dict[str, collections.deque[float]] = {}
+
+    def hit(self, who: str, now: float | None = None) -> int | None:
+        """Record a call; returns None if allowed, else the seconds to wait."""
+        now = time.monotonic() if now is None else now
+        calls = self.calls.setdefault(who, collections.deque())
+        while calls and calls[0] <= now - 60:
+            calls.popleft()
+        if len(calls) >= self.per_minute:
+            return max(1, math.ceil(calls[0] + 60 - now))
+        calls.append(now)
+        if len(self.calls) > 10_000:  # forget idle callers now and then
+            for key in [k for k, v in self.calls.items() if not v or v[-1] <= now - 60]:
+                del self.calls[key]
+        return None
+
+
+def _limiter(state: State) -> RateLimiter | None:
+    limiter = state.get("rate_limiter")
+    if limiter is None:
+        per_minute = int(state.settings.get("rate_limit") or 0)
+        if per_minute <= 0:
+            return None
+        limiter = state.rate_limiter = RateLimiter(per_minute)
+    return limiter
+
+
+def rate_limit_middleware(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] != "OPTIONS":
+            limiter = _limiter(scope["litestar_app"].state)
+            if limiter is not None:
+                headers = dict(scope["headers"])
+                secret = headers.get(b"x-api-key") or headers.get(b"authorization")
+                who = ("key:" + hashlib.sha256(secret).hexdigest()[:16] if secret
+                       else "ip:" + (scope.get("client") or ("?",))[0])
+                wait = limiter.hit(who)
+                if wait is not None:
+                    raise TooManyRequestsException(
+                        f"more than {limiter.per_minute} requests a minute; retry later",
+                        headers={"Retry-After": str(wait)})
+        await app(scope, receive, send)
+
+    return middleware
+
+
+MIDDLEWARE = [rate_limit_middleware, etag_middleware]
+
+
+# --- pagination -----------------------------------------------------------------------------
+
+
+def page_links(request: Request, page: int, total_pages: int) -> dict[str, str]:
+    """first/prev/next/last URLs of a paginated listing (same query, another page)."""
+    query = {k: v for k, v in request.query_params.items() if k != "page"}
+
+    def url(n: int) -> str:
+        return f"{request.url.path}?{urlencode({**query, 'page': n})}"
+
+    links = {"self": url(page), "first": url(1), "last": url(max(total_pages, 1))}
+    if page > 1:
+        links["prev"] = url(min(page - 1, max(total_pages, 1)))
+    if page < total_pages:
+        links["next"] = url(page + 1)
+    return links
+
+
+def link_header(links: dict[str, str]) -> str:
+    return ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items() if rel != "self")

@@ -1,0 +1,104 @@
+"""Who may see and change what: API keys, callers and the public view of records.
+
+Roles (``models.ROLES``): anonymous callers read the public directory; ``staff`` also reads
+staff-only phone lines; an ``editor`` writes the records of their own organisation; ``admin``
+writes everything. Keys are random 256-bit secrets shown once; only their SHA-256 is stored (a
+slow password hash adds nothing for a secret that long, and lookups stay one indexed query).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Iterable
+
+import msgspec
+
+from .errors import PermissionDenied
+from .models import ROLES, Contact, Location, Organization, Phone, Role, Service
+
+#: Every key starts with this, so a leaked key is easy to recognise (and to grep for).
+KEY_PREFIX = "ori_"
+
+
+class ApiKey(msgspec.Struct, kw_only=True):
+    id: str
+    name: str  # the owner, recorded as the actor of every write made with the key
+    role: Role
+    organization_id: str | None = None
+    prefix: str  # the first characters of the secret, to tell keys apart in listings
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None = None
+
+
+class Caller(msgspec.Struct, frozen=True, kw_only=True):
+    """Who is asking: ``role`` None means an anonymous member of the public."""
+
+    role: Role | None = None
+    organization_id: str | None = None
+    actor: str = "anonymous"
+
+    @property
+    def staff(self) -> bool:
+        return self.role is not None
+
+    def rank(self) -> int:
+        return 0 if self.role is None else ROLES.index(self.role) + 1
+
+
+ANONYMOUS = Caller()
+
+
+def new_secret() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def caller_for(key: ApiKey) -> Caller:
+    return Caller(role=key.role, organization_id=key.organization_id,
+                  actor=f"{key.name} (key {key.prefix})")
+
+
+def require_role(caller: Caller, role: Role) -> None:
+    if caller.rank() < ROLES.index(role) + 1:
+        raise PermissionDenied(f"this needs a key with the {role!r} role")
+
+
+def check_write(caller: Caller, organization_ids: Iterable[str | None]) -> None:
+    """Raise PermissionDenied unless ``caller`` may write records of all these organisations.
+
+    Pass the organisation of the record before and after the change, so an editor can neither
+    touch another organisation's record nor move one of theirs away.
+    """
+    if caller.role == "admin":
+        return
+    require_role(caller, "editor")
+    for org_id in organization_ids:
+        if org_id != caller.organization_id:
+            raise PermissionDenied(
+                "an editor key may only change records of its own organisation")
+
+
+def public_phones(phones: list[Phone], caller: Caller) -> list[Phone]:
+    return phones if caller.staff else [p for p in phones if p.visibility == "public"]
+
+
+def view(record: msgspec.Struct, caller: Caller) -> msgspec.Struct:
+    """The record as ``caller`` may see it: staff-only lines dropped for the public, and a
+    confidential location reduced to its city (a shelter's address is never published)."""
+    if isinstance(record, (Organization, Service, Contact, Location)):
+        record = msgspec.structs.replace(record, phones=public_phones(record.phones, caller))
+    if isinstance(record, Location) and record.confidential and not caller.staff:
+        address = record.address and msgspec.structs.replace(
+            record.address, street="", postal_code="")
+        record = msgspec.structs.replace(record, address=address, latitude=None,
+                                         longitude=None)
+    if isinstance(record, Contact) and not caller.staff:
+        # When someone is away the public needs the dates and the substitute, not the reason.
+        record = msgspec.structs.replace(record, absences=[
+            msgspec.structs.replace(a, reason=None) for a in record.absences])
+    return record

@@ -1,0 +1,65 @@
+"""Validate data against the HSDS 3.1 JSON schemas copied in tests/hsds/ (see its SOURCE.md)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+
+HSDS = Path(__file__).parent / "hsds"
+BASE = "https://hsds.test/3.1/"  # any absolute URL: relative $refs resolve against it
+#: what each /hsds listing holds (one-to-one "list" shapes from schema/compiled/)
+LIST_ITEMS = {"service": "compiled/service_list.json",
+              "organization": "compiled/organization_list.json",
+              "service_at_location": "compiled/service_at_location_list.json",
+              "taxonomy": "taxonomy.json", "taxonomy_term": "taxonomy_term.json"}
+
+
+@functools.cache
+def registry() -> Registry:
+    resources = []
+    for path in sorted(HSDS.rglob("*.json")):
+        name = path.relative_to(HSDS).as_posix()
+        if name == "openapi.json":
+            page = json.loads(path.read_text())["components"]["schemas"]["Page"]
+            resources.append((BASE + "page.json", DRAFT202012.create_resource(page)))
+            continue
+        resources.append((BASE + name,
+                          DRAFT202012.create_resource(json.loads(path.read_text()))))
+    return Registry().with_resources(resources)
+
+
+@functools.cache
+def _validator(schema_json: str) -> Draft202012Validator:
+    return Draft202012Validator(json.loads(schema_json), registry=registry(),
+                                format_checker=FormatChecker())
+
+
+def errors(data: Any, schema: dict) -> list[str]:
+    validator = _validator(json.dumps(schema, sort_keys=True))
+    return [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
+            for e in validator.iter_errors(data)]
+
+
+def check(data: Any, kind: str) -> None:
+    """Assert ``data`` is a valid HSDS ``kind`` ("service", "organization"…)."""
+    problems = errors(data, {"$ref": BASE + f"{kind}.json"})
+    assert not problems, "\n".join(problems[:20])
+
+
+def check_page(data: Any, kind: str, *, full: bool = False) -> None:
+    """Assert ``data`` is an HSDS page whose contents are valid ``kind`` items."""
+    item = BASE + (f"{kind}.json" if full else LIST_ITEMS[kind])
+    schema = {
+        "allOf": [{"$ref": BASE + "page.json"}],
+        "required": ["total_items", "total_pages", "page_number", "size", "first_page",
+                     "last_page", "empty", "contents"],
+        "properties": {"contents": {"type": "array", "items": {"$ref": item}}},
+    }
+    problems = errors(data, schema)
+    assert not problems, "\n".join(problems[:20])
