@@ -141,3 +141,63 @@ def m020_api_keys(db: Database) -> None:
         not_null={"name", "role", "prefix", "hash", "created_at"},
     )
     db["api_keys"].create_index(["hash"], unique=True)
+
+
+@migrations()
+def m030_kiosk_help_requests(db: Database) -> None:
+    # "Parler à une personne": an anonymous request from a kiosk, nothing about the person.
+    db["help_requests"].create(
+        {
+            "id": str, "kiosk": str, "created_at": str, "status": str,
+            "acknowledged_at": str, "acknowledged_by": str, "resolved_at": str,
+        },
+        pk="id",
+        not_null={"kiosk", "created_at", "status"},
+    )
+    db["help_requests"].create_index(["status"])
+    # Who keeps the desk page open right now: a staff member is on duty while their desk page
+    # keeps polling; the kiosk never sends a request to an empty desk.
+    db["desk_duty"].create(
+        {"user_id": str, "since": str, "last_seen": str},
+        pk="user_id",
+        not_null={"since", "last_seen"},
+    )
+
+
+@migrations()
+def m040_staff_users(db: Database) -> None:
+    db["users"].create(
+        {
+            "id": str, "username": str, "display_name": str, "role": str,
+            "organization_id": str, "password_hash": str, "active": int,
+            "created_at": str, "last_login_at": str,
+        },
+        pk="id",
+        not_null={"username", "display_name", "role", "password_hash", "active", "created_at"},
+    )
+    db["users"].create_index(["username"], unique=True)
+    # Server-side sessions, so logging out or disabling a user ends them at once. Only a hash
+    # of the cookie's token is stored.
+    db["sessions"].create(
+        {
+            "id": str, "token_hash": str, "user_id": str, "csrf": str, "created_at": str,
+            "expires_at": str,
+        },
+        pk="id",
+        foreign_keys=[("user_id", "users", "id")],
+        not_null={"token_hash", "user_id", "csrf", "created_at", "expires_at"},
+    )
+    db["sessions"].create_index(["token_hash"], unique=True)
+    # Secrets the server generates itself on first use (the cookie-signing key).
+    db["app_secrets"].create({"name": str, "value": str}, pk="name", not_null={"value"})
+
+
+@migrations()
+def m050_unmet_searches(db: Database) -> None:
+    # Searches that found nothing or almost nothing, aggregated per ISO week: no time of day,
+    # no place, no session — only the cleaned words and how often they were seen.
+    db["unmet_searches"].create(
+        {"week": str, "channel": str, "terms": str, "zero": int, "low": int},
+        pk=("week", "channel", "terms"),
+        not_null={"zero", "low"},
+    )

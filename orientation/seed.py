@@ -56,6 +56,11 @@ def _read(path: Path) -> dict[str, Any]:
     return data
 
 
+def _strings(values: list | None) -> list[str]:
+    """YAML reads `[1718]` as a number: lists of words are always text here."""
+    return [str(v) for v in values or []]
+
+
 def _date(value: Any) -> dt.date | None:
     if value is None or isinstance(value, dt.date):
         return value
@@ -73,7 +78,7 @@ def _phones(items: list[dict] | None, owner: str) -> list[Phone]:
             visibility=p.get("visibility", "public"),
             voicemail=bool(p.get("voicemail", False)),
             free=bool(p.get("free", False)),
-            languages=p.get("languages", []),
+            languages=_strings(p.get("languages")),
         ))
     return phones
 
@@ -133,7 +138,7 @@ def _organization(data: dict) -> tuple[Organization, list[Location], list[Contac
             address=Address(street=address["street"], postal_code=str(address["postal_code"]),
                             city=address["city"], region=loc.get("region", "bruxelles")),
             latitude=loc.get("latitude"), longitude=loc.get("longitude"),
-            transport=loc.get("transport", []),
+            transport=_strings(loc.get("transport")),
             accessibility=msgspec.convert(loc.get("accessibility", {}), Accessibility),
             confidential=bool(loc.get("confidential", False)),
             phones=_phones(loc.get("phones"), loc["id"]),
@@ -168,7 +173,7 @@ def _organization(data: dict) -> tuple[Organization, list[Location], list[Contac
             url=s.get("url"), email=s.get("email"),
             phones=_phones(s.get("phones"), s["id"]),
             needs=[slug_id("term", t) for t in s.get("needs", [])],
-            keywords=s.get("keywords", []),
+            keywords=_strings(s.get("keywords")),
             location_ids=[slug_id("location", x) for x in s.get("locations", [])],
             contact_ids=[slug_id("contact", x) for x in s.get("contacts", [])],
             languages=s.get("languages", ["fr"]),
@@ -177,7 +182,7 @@ def _organization(data: dict) -> tuple[Organization, list[Location], list[Contac
                 walk_in=bool(access.get("walk_in", False)),
                 appointment=bool(access.get("appointment", False)),
                 referral=bool(access.get("referral", False)),
-                documents=access.get("documents", []),
+                documents=_strings(access.get("documents")),
                 cost_free=cost == "free",
                 cost_description=None if cost == "free" else str(cost),
                 audience=access.get("audience"), eligibility=access.get("eligibility"),
@@ -206,7 +211,7 @@ def _pathway(data: dict) -> Pathway:
                 service_id=slug_id("service", st["service"]),
                 location_id=slug_id("location", st["location"]) if st.get("location") else None,
                 contact_id=slug_id("contact", st["contact"]), action=st["action"],
-                bring=st.get("bring", []), fallback=st.get("fallback"),
+                bring=_strings(st.get("bring")), fallback=st.get("fallback"),
             )
             for st in data["steps"]
         ],
@@ -270,5 +275,5 @@ def load(db: Database, seed_dir: Path = DEFAULT_SEED_DIR) -> dict[str, int]:
 def _saving(path: Path, saver, db: Database, obj) -> None:
     try:
         saver(db, obj, actor=ACTOR)
-    except InvalidData as exc:
+    except (InvalidData, msgspec.ValidationError) as exc:
         raise SeedError(f"{path.name}: {exc}") from None
