@@ -102,3 +102,46 @@ def view(record: msgspec.Struct, caller: Caller) -> msgspec.Struct:
         record = msgspec.structs.replace(record, absences=[
             msgspec.structs.replace(a, reason=None) for a in record.absences])
     return record
+
+
+def organizations_of(db, record: msgspec.Struct) -> list[str | None]:
+    """The organisations a record belongs to, for permission checks: a pathway belongs to the
+    organisations of its steps' services."""
+    from . import store  # store imports this module
+    from .errors import NotFound
+    from .models import Pathway
+
+    if isinstance(record, Organization):
+        return [record.id]
+    if isinstance(record, Pathway):
+        orgs = []
+        for step in record.steps:
+            try:
+                orgs.append(store.get_service(db, step.service_id).organization_id)
+            except NotFound:
+                pass  # an unknown service is reported by validation, with the step
+        return orgs
+    return [record.organization_id]
+
+
+def check_change(db, caller: Caller, before: msgspec.Struct | None,
+                 after: msgspec.Struct | None) -> None:
+    """Raise PermissionDenied unless ``caller`` may turn ``before`` into ``after`` (None:
+    create or delete). Used by the API and the staff console alike."""
+    if caller.role != "admin" and (before is None or after is None) \
+            and isinstance(before or after, Organization):
+        require_role(caller, "admin")  # creating or deleting organisations is for admins
+    orgs: list[str | None] = []
+    for record in (before, after):
+        if record is not None:
+            orgs += organizations_of(db, record)
+    check_write(caller, orgs)
+
+
+def may_change(db, caller: Caller, record: msgspec.Struct) -> bool:
+    """Whether ``caller`` may edit this existing record (to show or hide an edit link)."""
+    try:
+        check_change(db, caller, record, record)
+    except PermissionDenied:
+        return False
+    return True
