@@ -1,0 +1,112 @@
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from orientation import store
+from orientation.cli import cli
+
+
+def all_commands(group: click.Group, prefix=()):
+    for name, command in group.commands.items():
+        yield (*prefix, name), command
+        if isinstance(command, click.Group):
+            yield from all_commands(command, (*prefix, name))
+
+
+@pytest.mark.parametrize("path", [p for p, _ in all_commands(cli)], ids=" ".join)
+def test_every_command_and_option_has_help(path):
+    command = cli
+    for name in path:
+        command = command.commands[name]
+    assert command.help, f"{' '.join(path)} has no help"
+    for param in command.params:
+        if isinstance(param, click.Option) and param.name not in ("help",):
+            assert param.help, f"{' '.join(path)} {param.opts[0]} has no help"
+    result = CliRunner().invoke(cli, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+
+
+def test_seed_then_check(tmp_path):
+    db_path = tmp_path / "o.db"
+    runner = CliRunner()
+    result = runner.invoke(cli, ["seed", "--db", str(db_path)])
+    assert result.exit_code == 0, result.output
+    assert "pathways" in result.output
+    result = runner.invoke(cli, ["check", "--db", str(db_path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("OK: ")
+
+
+def test_check_reports_problems_with_exit_code_1(db_path):
+    db = store.connect(db_path)
+    step = next(db.query("select service_id from pathway_steps limit 1"))
+    db.execute("update services set status = 'inactive' where id = ?", [step["service_id"]])
+    db.conn.commit()
+    db.close()
+    result = CliRunner().invoke(cli, ["check", "--db", str(db_path)])
+    assert result.exit_code == 1
+    assert "is not active" in result.output
+    assert "problem(s)" in result.output
+
+
+def test_seed_error_names_the_file_and_changes_nothing(tmp_path, db_path):
+    broken = tmp_path / "seed"
+    shutil.copytree(Path(__file__).parent.parent / "seed", broken)
+    path = next((broken / "organizations").glob("*.yaml"))
+    path.write_text(path.read_text(encoding="utf-8").replace("services:", "services: [oops", 1),
+                    encoding="utf-8")
+    before = store.counts(store.connect(db_path)), store.generation(store.connect(db_path))
+    result = CliRunner().invoke(cli, ["seed", "--db", str(db_path), "--seed-dir", str(broken)])
+    assert result.exit_code == 1
+    assert path.name in result.output
+    assert "database unchanged" in result.output
+    db = store.connect(db_path)
+    assert (store.counts(db), store.generation(db)) == before
+
+
+def test_a_file_that_is_not_a_database_gives_a_clear_error(tmp_path):
+    bogus = tmp_path / "notes.db"
+    bogus.write_text("this is not sqlite" * 100)
+    result = CliRunner().invoke(cli, ["check", "--db", str(bogus)])
+    assert result.exit_code == 1
+    assert "cannot open database" in result.output
+    assert bogus.read_text() == "this is not sqlite" * 100
+
+
+def test_serve_creates_everything_and_answers_healthz(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "ORIENTATION_DB": str(tmp_path / "data" / "o.db"),
+           "ORIENTATION_INDEX_DIR": str(tmp_path / "data" / "index")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "orientation.cli", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        body = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    body = r.read().decode()
+                    break
+            except OSError:
+                time.sleep(0.2)
+        assert body is not None, proc.stdout.read().decode() if proc.poll() is not None else ""
+        assert '"status":"ok"' in body
+        assert (tmp_path / "data" / "o.db").exists()
+        assert any((tmp_path / "data" / "index").iterdir())
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
