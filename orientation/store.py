@@ -790,3 +790,58 @@ def last_modified(db: Database, entity: str, ids: Iterable[str] | None = None) -
         sql += f" and entity_id in ({','.join('?' * len(ids))})"
         params += ids
     return dict(db.execute(sql + " group by entity_id", params).fetchall())
+
+# --- search (bulk import for benchmarks and importers) -------------------------------------
+
+
+def bulk_create(db: Database, organizations: Iterable[Organization] = (),
+                locations: Iterable[Location] = (), services: Iterable[Service] = (), *,
+                actor: str, batch_size: int = 2000) -> int:
+    """Create many new organisations, locations and services in one transaction.
+
+    Rows and links are inserted in batches, with one "create" audit row per record (so the
+    generation moves and search picks the records up). SQLite's foreign keys check the
+    references; the per-record domain checks of ``save_*`` are not run, which is what makes
+    it fast: callers pass records they built themselves. Returns the number of records.
+    """
+    organizations, locations, services = list(organizations), list(locations), list(services)
+    with db.atomic():
+        for entity, records in (("organization", organizations), ("location", locations),
+                                ("service", services)):
+            table, _, links = ENTITIES[entity]
+            db[table].insert_all((_to_row(r, exclude=links) for r in records),
+                                 batch_size=batch_size)
+        db["service_terms"].insert_all(
+            ({"service_id": s.id, "term_id": t, "position": i}
+             for s in services for i, t in enumerate(s.needs)), batch_size=batch_size)
+        db["service_at_locations"].insert_all(
+            ({"id": service_at_location_id(s.id, loc), "service_id": s.id, "location_id": loc,
+              "position": i} for s in services for i, loc in enumerate(s.location_ids)),
+            batch_size=batch_size)
+        db["service_contacts"].insert_all(
+            ({"service_id": s.id, "contact_id": c, "position": i}
+             for s in services for i, c in enumerate(s.contact_ids)), batch_size=batch_size)
+        now = _utcnow()
+        db["audit"].insert_all(
+            ({"at": now, "actor": actor, "action": "create", "entity": entity,
+              "entity_id": r.id, "field": "*", "before": None, "after": None}
+             for entity, records in (("organization", organizations),
+                                     ("location", locations), ("service", services))
+             for r in records), batch_size=batch_size)
+    return len(organizations) + len(locations) + len(services)
+
+
+class _DryRun(Exception):
+    pass
+
+
+def check_save(db: Database, obj: msgspec.Struct, *, actor: str) -> None:
+    """Run every check ``save`` would (references, schedules, pathway invariants, the
+    revalidation of pathways that use the record) and roll everything back: the live
+    validation of the staff editor. Raises what ``save`` would raise."""
+    try:
+        with db.atomic():
+            save(db, obj, actor=actor)
+            raise _DryRun
+    except _DryRun:
+        pass

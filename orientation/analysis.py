@@ -1,0 +1,216 @@
+"""Text analysis for search: folding, words, stems, synonyms and typo candidates.
+
+One pipeline serves the index and the queries, so both sides always agree:
+
+1. **fold**: lowercase, accents removed (é -> e, œ -> oe), curly apostrophes made straight.
+   Folding comes *before* stemming so "chômage" and "chomage" get the same stem.
+2. **words**: runs of letters and digits. Apostrophes and hyphens split words, and the elided
+   articles they leave (l', d', qu', j'…) are stop words, so "l'allocation" is "allocation".
+3. **stop words**: French, Dutch and English lists (the query side drops the words of all
+   three, since people mix languages; each indexed text drops its own language's).
+4. **singular**: a final "s" is dropped before stemming (the French Snowball stemmer treats
+   "loyer" and "loyers" differently); indexing and queries do it alike.
+5. **stem**: Snowball stemmer of the text's language (French, Dutch or English). A query word
+   is stemmed in all three languages, so a Dutch query finds Dutch translations.
+
+Fuzzy matching never runs on stems (a typo changes the stem); it runs on the folded,
+unstemmed words kept in the index's ``words`` field (see ``Vocabulary``).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable
+from pathlib import Path
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+from whoosh.lang import stemmer_for_language
+from whoosh.lang.stopwords import stoplists
+
+LANGS = ("fr", "nl", "en")
+_WORD = re.compile(r"[a-z0-9]+")
+_FOLD_EXTRA = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "’": "'", "ʼ": "'", "‘": "'"})
+
+
+@functools.lru_cache(maxsize=65536)
+def _fold_word(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text.lower().translate(_FOLD_EXTRA))
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+def fold(text: str) -> str:
+    """Lowercase, accent-free text: "Chômage, l’ONEM" -> "chomage, l'onem"."""
+    return _fold_word(text) if len(text) < 64 else _fold_word.__wrapped__(text)
+
+
+def _folded_set(words: Iterable[str]) -> frozenset[str]:
+    return frozenset(fold(w) for w in words)
+
+
+#: Elided forms and one-letter leftovers ("jusqu'à" -> "jusqu", "a") are stop words everywhere.
+_ELISIONS = {"l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu",
+             "quoiqu", "presqu", "a", "y"}
+STOP = {lang: _folded_set(stoplists[lang]) | _ELISIONS for lang in LANGS}
+QUERY_STOP = frozenset().union(*STOP.values())
+
+#: Words that say "I need help" rather than what with. They are dropped from queries unless
+#: they belong to a synonym phrase ("aide juridique", "aide alimentaire").
+FILLERS = _folded_set("""
+    besoin cherche chercher recherche veux voudrais voudrait comment faire fait peux puis
+    aider aide aidez svp merci bonjour quoi quel quelle quels trouver avoir obtenir urgent
+    hulp nodig zoek zoeken wil help helpen graag hoe need want looking find get please
+    """.split()) - {"recherche"}
+
+
+@functools.lru_cache(maxsize=4)
+def _stemmer(lang: str):
+    return stemmer_for_language(lang)
+
+
+def singular(word: str) -> str:
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+@functools.lru_cache(maxsize=200_000)
+def stem(word: str, lang: str = "fr") -> str:
+    """The Snowball stem of a folded word (digits and short words are kept as they are)."""
+    if len(word) < 3 or word.isdigit():
+        return word
+    return _stemmer(lang)(singular(word))
+
+
+def words(text: str | None) -> list[str]:
+    """Folded words of a text, stop words included (used for synonyms and highlighting)."""
+    return _WORD.findall(fold(text)) if text else []
+
+
+def content_words(text: str | None, lang: str = "fr") -> list[str]:
+    """Folded words without the stop words of ``lang`` (what the ``words`` field holds)."""
+    stop = STOP.get(lang, STOP["fr"])
+    return [w for w in words(text) if w not in stop]
+
+
+def stems(text: str | None, lang: str = "fr") -> list[str]:
+    """What an indexed text becomes: stems of its content words in its own language."""
+    return [stem(w, lang) for w in content_words(text, lang)]
+
+
+def query_stems(word: str) -> set[str]:
+    """A query word in all three languages: its French, Dutch and English stems."""
+    return {stem(word, lang) for lang in LANGS}
+
+
+def key(word: str) -> str:
+    """Language-neutral matching key of a folded word (used to match synonym phrases)."""
+    return stem(word, "fr")
+
+
+# --- Synonyms -----------------------------------------------------------------------------
+
+Phrase = tuple[str, ...]
+
+
+class Synonyms:
+    """Synonym rules from ``seed/synonyms.txt`` (format documented at the top of that file).
+
+    ``expansions`` maps a phrase's key (the ``key()`` of each of its words) to the phrases it
+    also finds, as tuples of folded words.
+    """
+
+    def __init__(self, rules: Iterable[tuple[list[Phrase], list[Phrase]]] = ()) -> None:
+        self.expansions: dict[Phrase, set[Phrase]] = {}
+        self.vocabulary: set[str] = set()
+        for finders, found in rules:
+            for phrase in finders:
+                others = {p for p in [*finders, *found] if self._key(p) != self._key(phrase)}
+                self.expansions.setdefault(self._key(phrase), set()).update(others)
+            for phrase in [*finders, *found]:
+                self.vocabulary.update(phrase)
+        self.max_len = max((len(k) for k in self.expansions), default=0)
+
+    @staticmethod
+    def _key(phrase: Phrase) -> Phrase:
+        return tuple(key(w) for w in phrase)
+
+    @staticmethod
+    def phrase(text: str) -> Phrase:
+        return tuple(w for w in words(text) if w not in QUERY_STOP)
+
+    @classmethod
+    def parse(cls, text: str) -> Synonyms:
+        rules = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            left, arrow, right = line.partition("=>")
+            finders = [cls.phrase(t) for t in left.split(",") if cls.phrase(t)]
+            found = [cls.phrase(t) for t in right.split(",") if cls.phrase(t)] if arrow else []
+            if not finders or (arrow and not found) or (not arrow and len(finders) < 2):
+                raise ValueError(f"synonyms line {number}: expected 'a, b, c' or 'a => b'")
+            rules.append((finders, found))
+        return cls(rules)
+
+    @classmethod
+    def load(cls, path: Path | None) -> Synonyms:
+        if path is None or not Path(path).exists():
+            return cls()
+        return cls.parse(Path(path).read_text(encoding="utf-8"))
+
+    def match(self, query_words: list[str]) -> list[tuple[int, int, set[Phrase]]]:
+        """Greedy longest matches: (start, end, expansions) over a list of folded words."""
+        keys = [key(w) for w in query_words]
+        found, i = [], 0
+        while i < len(keys):
+            for length in range(min(self.max_len, len(keys) - i), 0, -1):
+                expansions = self.expansions.get(tuple(keys[i:i + length]))
+                if expansions is not None:
+                    found.append((i, i + length, expansions))
+                    i += length
+                    break
+            else:
+                i += 1
+        return found
+
+
+# --- Typos --------------------------------------------------------------------------------
+
+
+def max_typos(word: str) -> int:
+    """Edits allowed for a word: none up to 3 letters, 1 up to 7, then 2; none for a word
+    with digits (a form number such as "C4" or "281" is exact or wrong)."""
+    if any(c.isdigit() for c in word):
+        return 0
+    return 0 if len(word) <= 3 else 1 if len(word) <= 7 else 2
+
+
+class Vocabulary:
+    """The folded words of the index, for typo correction and "did you mean"."""
+
+    def __init__(self, frequencies: dict[str, int]) -> None:
+        self.frequencies = frequencies
+        self._words = list(frequencies)
+
+    def __contains__(self, word: str) -> bool:
+        return word in self.frequencies
+
+    def corrections(self, word: str, max_distance: int | None = None,
+                    limit: int = 3) -> list[tuple[str, int]]:
+        """Closest known words within the allowed edits (transpositions count as one),
+        best first: fewer edits, then same first letter, then more frequent."""
+        allowed = max_typos(word) if max_distance is None else max_distance
+        if allowed <= 0 or not self._words:
+            return []
+        found = process.extract(word, self._words, scorer=OSA.distance,
+                                score_cutoff=allowed, limit=50)
+        ranked = sorted(
+            ((w, int(d)) for w, d, _ in found if w != word),
+            key=lambda item: (item[1], item[0][:1] != word[:1], -self.frequencies[item[0]],
+                              item[0]),
+        )
+        return ranked[:limit]
