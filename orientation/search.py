@@ -16,17 +16,19 @@ Ranking rules, in order:
 1. **Coverage.** Documents that match every group come first and form the result set. Only when
    fewer than ``MIN_RESULTS`` (3) do, documents matching all groups but one follow them, then
    those matching any group (``Results.relaxed`` is then true).
-2. **Relevance** is BM25F, summed over groups. A match in ``title`` — the service's name, the
+2. **Relevance** is BM25F (whoosh's formula and statistics, computed in
+   ``orientation/scoring.py``), summed over groups. A match in ``title`` — the service's name, the
    pathway's need in plain words, the names of its needs (taxonomy labels) and its keywords —
    weighs ``TITLE_BOOST`` (3x) a match in ``body`` (description, organisation, audience,
    place). The typed word weighs 1, a synonym ``SYNONYM_WEIGHT`` (0.8), a typo correction
-   ``TYPO_WEIGHT`` (0.7 for one edit, 0.5 for two).
+   ``TYPO_WEIGHT`` (0.7 for one edit, 0.5 for two). Within a group only the best alternative
+   counts (plus a tenth of the others), and every alternative is scored with the group's
+   IDF, so that a rare synonym does not outrank the common word typed.
 3. **Where and when** (only when ``near`` is given, as the kiosk and console do): the score is
-   multiplied by ``NEAR_BOOST`` (1.3) for a service in that commune, ``NEIGHBOUR_BOOST``
-   (1.15) in a neighbouring one (``orientation/communes.py``), and ``OPEN_BOOST`` (1.2) when it
-   is open at ``at``. These multiply, so a strong text match far away still beats a weak one
-   next door. The boosted order is exact: candidates are re-fetched until no document outside
-   them could overtake the last one shown.
+   multiplied by ``NEAR_BOOST`` (1.5) for a service in that commune, ``NEIGHBOUR_BOOST``
+   (1.2) in a neighbouring one (``orientation/communes.py``), ``REGION_BOOST`` (1.1) elsewhere
+   in the same region, and by ``OPEN_BOOST`` (1.15) when it is open at ``at``. Boosts
+   multiply the text score, so a much better text match further away still comes first.
 4. **Pathways first** (``pathways_first=True``, the kiosk): matching pathways, which end with a
    named person, are listed before services, each part in the order above.
 5. Ties: index order (alphabetical by name after a rebuild), so the order is stable.
@@ -40,18 +42,22 @@ searcher is opened before the search runs, so a search never misses a committed 
 index also records the generation it reflects, so another process's writes are picked up too.
 
 Concurrency: one writer (a lock in the process, whoosh's write lock across processes). Readers
-share an immutable snapshot (searcher + filter sets + caches for one generation) and reopen a
-new ``ix.searcher()`` when the generation changes; ``Searcher.refresh()`` is never used, because
-in both whoosh forks it keeps returning old versions of updated documents. Searches on one
-snapshot are serialised by a lock: whoosh readers share file positions, and pure-Python search
-holds the GIL anyway, so a lock costs no throughput (scale with processes).
+share a snapshot (``scoring.Snapshot``: a searcher and the arrays, filter masks and caches of
+one generation) and a new ``ix.searcher()`` is opened when the generation changes;
+``Searcher.refresh()`` is never used, because in both whoosh forks it keeps returning old
+versions of updated documents. A retired snapshot is closed when its last reader leaves.
+Searches on one snapshot are serialised by a lock: whoosh readers share file positions, and
+search holds the GIL for most of its time anyway (scale with processes, not threads).
+
+Speed: results are cached per (generation, query, filters, page, minute); a term's scored
+postings, filter masks and open-now sets are cached per snapshot; every write invalidates all
+of it by changing the generation.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import heapq
 import html
 import re
 import shutil
@@ -62,20 +68,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
+import numpy as np
 from sqlite_utils import Database
 from whoosh import index as whoosh_index
-from whoosh.analysis import SpaceSeparatedTokenizer
-from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
-from whoosh.matching import DisjunctionMaxMatcher, NullMatcher
-from whoosh.query import And, DisjunctionMax, Or, Query, Term
 
-from . import analysis, communes, hours, store
-from .analysis import LANGS, QUERY_STOP, FILLERS, Synonyms, Vocabulary
+from . import analysis, communes, documents, hours, scoring, store
+from .analysis import FILLERS, LANGS, QUERY_STOP, Synonyms
+from .documents import AUDIENCES, FLAGS, META_ID, SCHEMA_VERSION
 from .errors import InvalidData, NotFound
-from .models import Closure, Pathway, Schedule, Service, TaxonomyTerm
+from .models import TaxonomyTerm
+from .scoring import Snapshot
 
-SCHEMA_VERSION = "2"
-META_ID = "__meta__"
+__all__ = ["AUDIENCES", "FLAGS", "FacetCount", "Filters", "Hit", "Need", "Results",
+           "SearchIndex", "snippet"]
+
 DEFAULT_SYNONYMS = Path(__file__).resolve().parent.parent / "seed" / "synonyms.txt"
 
 TITLE_BOOST = 3.0
@@ -85,29 +91,11 @@ NEAR_BOOST = 1.5
 NEIGHBOUR_BOOST = 1.2
 REGION_BOOST = 1.1
 OPEN_BOOST = 1.15
-MAX_BOOST = NEAR_BOOST * OPEN_BOOST
 #: Fewer strict results than this and the next coverage tier is added after them.
 MIN_RESULTS = 3
 #: Optimise (merge every segment) after this many incremental commits.
 OPTIMIZE_EVERY = 50
 RESULT_CACHE_SIZE = 1024
-
-#: Audience keys derived from a service's audience and eligibility text (any of the words).
-AUDIENCES = {
-    "tous": ("tout le monde", "tous", "sans condition"),
-    "habitants": ("habitant",),
-    "jeunes": ("jeune", "moins de 25", "ado", "etudiant"),
-    "seniors": ("senior", "plus de 60", "plus de 65", "personnes agees", "pensionn"),
-    "familles": ("parent", "famille", "enfant", "eleve"),
-    "femmes": ("femme",),
-    "sans-papiers": ("sans papiers", "sans titre de sejour", "avec ou sans titre", "migrant",
-                     "demandeur d'asile", "demandeurs d'asile"),
-    "sans-abri": ("sans abri", "sans logement", "sans domicile"),
-    "chomeurs": ("chomage", "demandeur d'emploi", "demandeurs d'emploi"),
-    "membres": ("membre", "affili"),
-}
-FLAGS = ("walk_in", "free", "step_free", "no_digital")
-
 
 # --- Public structs -----------------------------------------------------------------------
 
@@ -167,340 +155,8 @@ class Results(msgspec.Struct, kw_only=True):
     generation: int = 0
 
 
-# --- Documents ----------------------------------------------------------------------------
-
-
-def _schema() -> Schema:
-    # Text is analysed in Python (orientation/analysis.py) and indexed as space-separated
-    # stems, so the index and the queries use exactly the same pipeline.
-    words = SpaceSeparatedTokenizer()
-    return Schema(
-        id=ID(stored=True, unique=True),
-        kind=ID(stored=True),
-        title=TEXT(analyzer=words, phrase=False),
-        body=TEXT(analyzer=words, phrase=False),
-        words=KEYWORD(scorable=False),  # folded unstemmed words: the typo vocabulary
-        tags=KEYWORD(scorable=False),  # filter values: "n:energie", "c:ixelles", "walk_in"…
-        data=STORED(),
-    )
-
-
-def _hour_tokens(schedules: list[Schedule]) -> set[str]:
-    """"d:mo" for each open day; "h:mo09" for an hour open throughout, "p:mo09" for an hour
-    open only partly (checked exactly at search time)."""
-    tokens = set()
-    for row in schedules:
-        opens = hours.parse_time(row.opens_at) or dt.time(0)
-        closes = hours.parse_time(row.closes_at)
-        start = opens.hour * 60 + opens.minute
-        end = 24 * 60 if closes is None else closes.hour * 60 + closes.minute
-        for day in hours.parse_days(row.byday):
-            name = hours.DAYS[day].lower()
-            tokens.add(f"d:{name}")
-            for hour in range(start // 60, (end + 59) // 60):
-                full = start <= hour * 60 and end >= hour * 60 + 60
-                tokens.add(f"{'h' if full else 'p'}:{name}{hour:02d}")
-    return tokens
-
-
-def _audiences(*texts: str | None) -> set[str]:
-    text = " ".join(analysis.words(" ".join(t for t in texts if t)))
-    return {name for name, needles in AUDIENCES.items()
-            if any(needle in text for needle in needles)}
-
-
-class _Context:
-    """Records needed to build documents, read once per sync or rebuild."""
-
-    def __init__(self, db: Database, *, bulk: bool = False) -> None:
-        self.db = db
-        self.terms: dict[str, TaxonomyTerm] = {t.id: t for t in store.list_terms(db)}
-        self._orgs = {o.id: o for o in store.list_organizations(db)} if bulk else {}
-        self._locations = {loc.id: loc for loc in store.list_locations(db)} if bulk else {}
-        self._services: dict[str, Service] = {}
-
-    def _memo(self, cache: dict, getter, key: str):
-        if key not in cache:
-            try:
-                cache[key] = getter(self.db, key)
-            except NotFound:
-                cache[key] = None
-        return cache[key]
-
-    def organization(self, org_id: str):
-        return self._memo(self._orgs, store.get_organization, org_id)
-
-    def location(self, location_id: str):
-        return self._memo(self._locations, store.get_location, location_id)
-
-    def service(self, service_id: str) -> Service | None:
-        return self._memo(self._services, store.get_service, service_id)
-
-    def remember(self, service: Service) -> None:
-        self._services[service.id] = service
-
-    def split_needs(self, term_ids: list[str]) -> tuple[list[TaxonomyTerm], list[TaxonomyTerm]]:
-        """(the most precise needs, the broader ones also listed): only the precise needs'
-        labels count as title words ("Droits et aide juridique" is too broad for that)."""
-        needs = [self.terms[t] for t in term_ids if t in self.terms]
-        parents = {n.parent_id for n in needs}
-        return [n for n in needs if n.id not in parents], [n for n in needs if n.id in parents]
-
-    def codes_with_ancestors(self, term_ids: list[str]) -> list[str]:
-        codes = []
-        for term_id in term_ids:
-            term = self.terms.get(term_id)
-            while term is not None and term.code not in codes:
-                codes.append(term.code)
-                term = self.terms.get(term.parent_id) if term.parent_id else None
-        return codes
-
-
-def _labels(terms: list[TaxonomyTerm]) -> list[tuple[str, str]]:
-    return [(label, lang) for term in terms for lang, label in term.labels.items()
-            if lang in LANGS]
-
-
-def _texts(parts: list[tuple[str | None, str]]) -> tuple[str, str]:
-    """(stems, words) for the (text, language) parts of one field."""
-    stems, words = [], []
-    for text, lang in parts:
-        if text:
-            stems += analysis.stems(text, lang)
-            words += analysis.content_words(text, lang)
-    return " ".join(stems), " ".join(words)
-
-
-def _service_facts(service: Service, ctx: _Context) -> dict[str, Any]:
-    """Filter tags, communes and hours of a service (shared by its pathways' first step)."""
-    locations = [loc for loc in map(ctx.location, service.location_ids) if loc is not None]
-    names = sorted({name for loc in locations if loc.address
-                    for name in [communes.commune(loc.address.city, loc.address.postal_code)]
-                    if name})
-    tags = {f"c:{communes.slug(n)}" for n in names}
-    tags |= {f"r:{loc.address.region}" for loc in locations if loc.address}
-    tags |= {f"l:{lang}" for lang in service.languages}
-    tags |= {f"a:{a}" for a in _audiences(service.access.audience, service.access.eligibility)}
-    if service.access.walk_in or any(s.attending_type == "walk_in" for s in service.schedules):
-        tags.add("walk_in")
-    if service.access.cost_free:
-        tags.add("free")
-    if any(loc.accessibility.step_free for loc in locations):
-        tags.add("step_free")
-    if service.digital.level != "required":
-        tags.add("no_digital")
-    tags |= _hour_tokens(service.schedules)
-    if service.open_on_public_holidays:
-        tags.add("hol")
-    if service.closures or any(s.valid_from or s.valid_to for s in service.schedules):
-        tags.add("irr")  # dated rules: checked exactly at search time
-    return {
-        "tags": tags,
-        "communes": names,
-        "cities": [loc.address.city for loc in locations if loc.address],
-        "hours": {"s": msgspec.to_builtins(service.schedules),
-                  "c": msgspec.to_builtins(service.closures),
-                  "p": service.open_on_public_holidays},
-    }
-
-
-def _service_document(service: Service, ctx: _Context) -> dict[str, Any] | None:
-    if service.status != "active":
-        return None
-    org = ctx.organization(service.organization_id)
-    facts = _service_facts(service, ctx)
-    needs = [ctx.terms[t] for t in service.needs if t in ctx.terms]
-    precise, broad = ctx.split_needs(service.needs)
-    title = [(service.name, "fr"), (service.alternate_name, "fr"),
-             (" ".join(service.keywords), "fr")]
-    title += [(tr.name, lang) for lang, tr in service.translations.items() if lang in LANGS]
-    title += _labels(precise)
-    body = _labels(broad) + [(service.description, "fr"), (service.access.audience, "fr"),
-            (service.access.eligibility, "fr"), (service.interpretation, "fr"),
-            (" ".join(facts["communes"] + facts["cities"]), "fr")]
-    body += [(tr.description, lang) for lang, tr in service.translations.items()
-             if lang in LANGS]
-    if org is not None:
-        body += [(org.name, "fr"), (org.alternate_name, "fr")]
-    title_stems, title_words = _texts(title)
-    body_stems, body_words = _texts(body)
-    tags = facts["tags"] | {"k:service"}
-    tags |= {f"n:{code}" for code in ctx.codes_with_ancestors(service.needs)}
-    data = {
-        "t": {"fr": service.name} | {lang: tr.name for lang, tr in service.translations.items()
-                                      if tr.name},
-        "d": {"fr": service.description} | {lang: tr.description for lang, tr
-                                             in service.translations.items() if tr.description},
-        "n": [n.code for n in needs],
-        "c": facts["communes"],
-        "h": facts["hours"],
-    }
-    return {"id": service.id, "kind": "service", "title": title_stems, "body": body_stems,
-            "words": f"{title_words} {body_words}", "tags": " ".join(sorted(tags)),
-            "data": msgspec.json.encode(data).decode()}
-
-
-def _pathway_document(pathway: Pathway, ctx: _Context) -> dict[str, Any] | None:
-    if pathway.status != "active" or not pathway.steps:
-        return None
-    services = [s for s in (ctx.service(step.service_id) for step in pathway.steps) if s]
-    if not services:
-        return None
-    first = _service_facts(services[0], ctx)
-    names = sorted({n for s in services for n in _service_facts(s, ctx)["communes"]})
-    themes = [ctx.terms[t] for t in pathway.themes if t in ctx.terms]
-    precise, broad = ctx.split_needs(pathway.themes)
-    title = [(pathway.need, "fr")]
-    title += [(tr.need, lang) for lang, tr in pathway.translations.items() if lang in LANGS]
-    title += _labels(precise)
-    body = _labels(broad) + [(pathway.summary, "fr"), (" ".join(names), "fr")]
-    body += [(tr.summary, lang) for lang, tr in pathway.translations.items() if lang in LANGS]
-    body += [(step.action, "fr") for step in pathway.steps]
-    body += [(s.name, "fr") for s in services]
-    title_stems, title_words = _texts(title)
-    body_stems, body_words = _texts(body)
-    regions = ("bruxelles", "brabant-wallon") if pathway.region == "both" else (pathway.region,)
-    tags = {t for t in first["tags"] if not t.startswith(("c:", "r:"))}
-    tags |= {f"c:{communes.slug(n)}" for n in names} | {f"r:{r}" for r in regions}
-    tags |= {"k:pathway"} | {f"n:{c}" for c in ctx.codes_with_ancestors(pathway.themes)}
-    data = {
-        "t": {"fr": pathway.need} | {lang: tr.need for lang, tr in pathway.translations.items()
-                                     if tr.need},
-        "d": {"fr": pathway.summary or ""} | {lang: tr.summary for lang, tr
-                                              in pathway.translations.items() if tr.summary},
-        "n": [n.code for n in themes],
-        "c": names,
-        "h": first["hours"],
-    }
-    return {"id": pathway.id, "kind": "pathway", "title": title_stems, "body": body_stems,
-            "words": f"{title_words} {body_words}", "tags": " ".join(sorted(tags)),
-            "data": msgspec.json.encode(data).decode()}
-
-
-def _meta_document(generation: int) -> dict[str, Any]:
-    return {"id": META_ID, "kind": "meta", "tags": "k:meta",
-            "data": msgspec.json.encode({"generation": generation,
-                                         "schema": SCHEMA_VERSION}).decode()}
-
-
-# --- Snapshots ----------------------------------------------------------------------------
-
-
-class _Snapshot:
-    """One searcher on one index generation, with everything derived from it.
-
-    Filter sets, bitmaps and open-now sets are keyed on docnums, which are only valid for this
-    searcher, so they live and die with it.
-    """
-
-    def __init__(self, searcher, generation: int, terms: dict[str, TaxonomyTerm]) -> None:
-        self.searcher = searcher
-        self.reader = searcher.reader()
-        self.generation = generation
-        self.terms = terms
-        self.lock = threading.RLock()
-        self._sets: dict[str, frozenset[int]] = {}
-        self._bits: dict[str, int] = {}
-        self._hours: dict[int, tuple] = {}
-        self._open: dict[tuple, frozenset[int]] = {}
-        self._vocabulary: Vocabulary | None = None
-        self.users = 0
-        self.retired = False
-        self.maxdoc = self.reader.doc_count_all()
-
-    def close(self) -> None:
-        self.searcher.close()
-
-    def tagset(self, token: str) -> frozenset[int]:
-        found = self._sets.get(token)
-        if found is None:
-            try:
-                found = frozenset(self.reader.postings("tags", token).all_ids())
-            except Exception:  # whoosh TermNotFound: nobody has this value
-                found = frozenset()
-            self._sets[token] = found  # (postings already skip deleted documents)
-        return found
-
-    def bits(self, docnums, token: str | None = None) -> int:
-        if token is not None and token in self._bits:
-            return self._bits[token]
-        array = bytearray((self.maxdoc >> 3) + 1)
-        for d in docnums:
-            array[d >> 3] |= 1 << (d & 7)
-        value = int.from_bytes(array, "little")
-        if token is not None:
-            self._bits[token] = value
-        return value
-
-    def tags(self, prefix: str) -> list[str]:
-        return [t.decode() if isinstance(t, bytes) else t
-                for t in self.reader.expand_prefix("tags", prefix)]
-
-    @property
-    def vocabulary(self) -> Vocabulary:
-        if self._vocabulary is None:
-            self._vocabulary = Vocabulary({
-                (t.decode() if isinstance(t, bytes) else t): info.doc_frequency()
-                for t, info in self.reader.iter_field("words")})
-        return self._vocabulary
-
-    def knows(self, word: str) -> bool:
-        if word in self.vocabulary:
-            return True
-        return any(self.reader.doc_frequency(field, s)
-                   for s in analysis.query_stems(word) for field in ("title", "body"))
-
-    def data(self, docnum: int) -> dict[str, Any]:
-        return msgspec.json.decode(self.searcher.stored_fields(docnum)["data"])
-
-    def _hours_of(self, docnum: int) -> tuple:
-        if docnum not in self._hours:
-            h = self.data(docnum)["h"]
-            self._hours[docnum] = (msgspec.convert(h["s"], list[Schedule]),
-                                   msgspec.convert(h["c"], list[Closure]), h["p"])
-        return self._hours[docnum]
-
-    def is_open(self, docnum: int, at: dt.datetime) -> bool:
-        schedules, closures, on_holidays = self._hours_of(docnum)
-        return hours.is_open(schedules, at, closures=closures,
-                             open_on_public_holidays=on_holidays)
-
-    def open_set(self, at: dt.datetime, *, whole_day: bool = False) -> frozenset[int]:
-        """Documents open at ``at`` (or on its day): coarse hour tags, exact checks only for
-        hours open partly, dated rules and public holidays."""
-        at = at.astimezone(hours.TZ) if at.tzinfo else at.replace(tzinfo=hours.TZ)
-        cache_key = (at.date(), None if whole_day else (at.hour, at.minute))
-        if cache_key in self._open:
-            return self._open[cache_key]
-        day = hours.DAYS[at.weekday()].lower()
-        irregular = self.tagset("irr")
-        if whole_day:
-            full, partial = self.tagset(f"d:{day}"), frozenset()
-        else:
-            full = self.tagset(f"h:{day}{at.hour:02d}")
-            partial = self.tagset(f"p:{day}{at.hour:02d}") - full
-        fast = full - irregular
-        if hours.public_holiday(at.date()):
-            fast &= self.tagset("hol")
-        exact = partial | (full & irregular)
-        if whole_day:
-            found = {d for d in exact if self._open_on(d, at.date())}
-        else:
-            found = {d for d in exact if self.is_open(d, at)}
-        result = frozenset(fast | found)
-        if len(self._open) > 64:
-            self._open.clear()
-        self._open[cache_key] = result
-        return result
-
-    def _open_on(self, docnum: int, day: dt.date) -> bool:
-        schedules, closures, on_holidays = self._hours_of(docnum)
-        return bool(hours.openings_on(day, schedules, closures=closures,
-                                      open_on_public_holidays=on_holidays))
-
-
 class _Plan(msgspec.Struct):
-    groups: list[Query]
+    groups: list[scoring.Group]
     highlight: set[str]
     corrected: str | None
     unknown: list[str]
@@ -517,7 +173,7 @@ class SearchIndex:
         self._ix = ix
         self._write_lock = threading.Lock()
         self._swap_lock = threading.Lock()
-        self._snapshot: _Snapshot | None = None
+        self._snapshot: Snapshot | None = None
         self._commits = 0
         self._cache: OrderedDict[tuple, Results] = OrderedDict()
         self.synonyms_path = DEFAULT_SYNONYMS if synonyms_path is None else Path(synonyms_path)
@@ -533,7 +189,7 @@ class SearchIndex:
         """Build a fresh index from the database (replaces any existing one)."""
         directory = Path(directory)
         _clear(directory)
-        ix = whoosh_index.create_in(str(directory), _schema())
+        ix = whoosh_index.create_in(str(directory), documents.schema())
         index = cls(directory, ix, synonyms_path=synonyms_path)
         index.rebuild(db)
         return index
@@ -549,7 +205,7 @@ class SearchIndex:
             with ix.searcher() as searcher:
                 meta = _read_meta(searcher)
                 if meta.get("schema") != SCHEMA_VERSION or set(ix.schema.names()) != set(
-                        _schema().names()):
+                        documents.schema().names()):
                     raise ValueError("index of an older schema")
                 if meta["generation"] > store.generation(db):
                     raise ValueError("index ahead of the database")
@@ -569,20 +225,20 @@ class SearchIndex:
 
     def _rebuild(self, db: Database) -> None:
         generation = store.generation(db)
-        ctx = _Context(db, bulk=True)
+        ctx = documents.Context(db, bulk=True)
         writer = self._ix.writer(timeout=30.0, limitmb=256)
         try:
             writer.mergetype = _clear_segments
             for service in store.iter_services(db, status="active"):
                 ctx.remember(service)
-                doc = _service_document(service, ctx)
+                doc = documents.service_document(service, ctx)
                 if doc:
                     writer.add_document(**doc)
             for pathway in store.list_pathways(db, status="active"):
-                doc = _pathway_document(pathway, ctx)
+                doc = documents.pathway_document(pathway, ctx)
                 if doc:
                     writer.add_document(**doc)
-            writer.add_document(**_meta_document(generation))
+            writer.add_document(**documents.meta_document(generation))
             writer.commit(optimize=True)
         except BaseException:
             writer.cancel()
@@ -593,7 +249,7 @@ class SearchIndex:
         """Apply every write made since the index's generation; returns the generation."""
         return self._current(db).generation
 
-    def _current(self, db: Database) -> _Snapshot:
+    def _current(self, db: Database) -> Snapshot:
         generation = store.generation(db)
         snapshot = self._snapshot
         if snapshot is not None and snapshot.generation == generation:
@@ -614,7 +270,7 @@ class SearchIndex:
 
     def _apply(self, db: Database, since: int) -> None:
         top, changed = store.changes_since(db, since)
-        ctx = _Context(db)
+        ctx = documents.Context(db)
         services: set[str] = set()
         pathways: set[str] = set()
         for entity, entity_id in changed:
@@ -637,15 +293,15 @@ class SearchIndex:
         try:
             for entity_id in sorted(services):
                 service = ctx.service(entity_id)
-                doc = _service_document(service, ctx) if service else None
+                doc = documents.service_document(service, ctx) if service else None
                 _put(writer, entity_id, doc)
             for entity_id in sorted(pathways):
                 try:
-                    doc = _pathway_document(store.get_pathway(db, entity_id), ctx)
+                    doc = documents.pathway_document(store.get_pathway(db, entity_id), ctx)
                 except NotFound:
                     doc = None
                 _put(writer, entity_id, doc)
-            writer.update_document(**_meta_document(top))
+            writer.update_document(**documents.meta_document(top))
             self._commits += 1
             # Many small commits slow queries down until segments are merged.
             writer.commit(optimize=self._commits % OPTIMIZE_EVERY == 0)
@@ -654,7 +310,7 @@ class SearchIndex:
             raise
 
     def _swap(self, generation: int, terms: dict[str, TaxonomyTerm]) -> None:
-        new = _Snapshot(self._ix.searcher(), generation, terms)
+        new = Snapshot(self._ix.searcher(), generation, terms)
         with self._swap_lock:
             old, self._snapshot = self._snapshot, new
             self._cache.clear()
@@ -664,7 +320,7 @@ class SearchIndex:
                     old.close()
 
     @contextlib.contextmanager
-    def _use(self, db: Database) -> Iterator[_Snapshot]:
+    def _use(self, db: Database) -> Iterator[Snapshot]:
         while True:
             snapshot = self._current(db)
             with self._swap_lock:
@@ -745,97 +401,95 @@ class SearchIndex:
             raise InvalidData(f"unknown commune {near!r}", field="near")
         return canonical, communes.neighbours(canonical)
 
-    def _search(self, snap: _Snapshot, synonyms: Synonyms, query: str, filters: Filters,
+    def _search(self, snap: Snapshot, synonyms: Synonyms, query: str, filters: Filters,
                 near, at: dt.datetime, lang: str, limit: int, offset: int, facets: bool,
                 pathways_first: bool) -> Results:
         allow = self._allowed(snap, filters, at)
         plan = self._plan(snap, synonyms, query)
-        tiers: list[tuple[Query | None, set[int]]] = []
-        matched: set[int] = set()
+        tier = np.zeros(snap.maxdoc, dtype=np.int8)
+        score = np.zeros(snap.maxdoc)
         relaxed = False
         if plan.groups:
+            count = np.zeros(snap.maxdoc, dtype=np.int16)
+            for group in plan.groups:
+                scores = snap.group(group)
+                count += scores > 0
+                score += scores
             # Coverage tiers: every group, then all but one, then any, until enough results.
-            attempts = _attempts(plan.groups)
-            for attempt in attempts:
-                found = set(snap.searcher.docs_for_query(attempt))
-                new = (found & allow if allow is not None else found) - matched
-                if new:
-                    tiers.append((attempt, new))
-                    matched |= new
-                if len(matched) >= MIN_RESULTS:
+            n = len(plan.groups)
+            levels = [(n, 3)] + ([(n - 1, 2)] if n >= 3 else []) + ([(1, 1)] if n > 1 else [])
+            for needed, level in levels:
+                tier[(count >= needed) & allow & (tier == 0)] = level
+                if np.count_nonzero(tier) >= MIN_RESULTS:
                     break
-            relaxed = bool(matched) and (bool(plan.unknown)
-                                         or any(q is not attempts[0] for q, _ in tiers))
+            matched = tier > 0
+            relaxed = bool(matched.any()) and (bool(plan.unknown)
+                                              or bool((tier[matched] < 3).any()))
         elif not plan.unknown:  # no query words: browse by filters (a kiosk tile)
-            docs = snap.tagset("k:service") | snap.tagset("k:pathway")
-            matched = set(docs & allow if allow is not None else docs)
-            tiers.append((None, matched))
-        ranked = self._rank(snap, tiers, near, at, offset + limit, pathways_first)
-        hits = [self._hit(snap, docnum, score, plan, near, at, lang)
-                for docnum, score in ranked[offset:offset + limit]]
+            matched = allow
+            tier[matched] = 3
+            score[matched] = 1.0
+        else:  # words, none of them known: nothing matches
+            matched = tier > 0
+        if near is not None:
+            score *= self._boosts(snap, near, at)
+        ranked = _top(snap, matched, tier, score, offset + limit, pathways_first)
+        hits = [self._hit(snap, int(d), float(score[d]), plan, near, at, lang)
+                for d in ranked[offset:offset + limit]]
         results = Results(
-            query=query, total=len(matched), offset=offset, limit=limit, hits=hits,
-            corrected=plan.corrected, relaxed=relaxed, generation=snap.generation,
+            query=query, total=int(np.count_nonzero(matched)), offset=offset, limit=limit,
+            hits=hits, corrected=plan.corrected, relaxed=relaxed, generation=snap.generation,
             facets=self._facets(snap, matched, at) if facets else {},
         )
-        if not matched and query.strip():
-            results.did_you_mean = self._did_you_mean(snap, synonyms, plan, query)
+        if not results.total and query.strip():
+            results.did_you_mean = self._did_you_mean(snap, synonyms, query)
             about = results.did_you_mean or query
             results.broader_need = self._broader_need(
-                snap, synonyms, self._plan(snap, synonyms, about), about, filters, lang)
+                snap, self._plan(snap, synonyms, about), about, filters, lang)
         return results
 
-    def _allowed(self, snap: _Snapshot, filters: Filters, at: dt.datetime) -> set[int] | None:
-        sets: list[frozenset[int]] = []
-
-        def any_of(tokens: list[str]) -> frozenset[int]:
-            return frozenset().union(*(snap.tagset(t) for t in tokens))
-
+    def _allowed(self, snap: Snapshot, filters: Filters, at: dt.datetime) -> np.ndarray:
+        """Services and pathways that pass every filter."""
+        allowed = snap.any_of(["k:service", "k:pathway"]) & snap.live
         if filters.needs:
-            sets.append(any_of([f"n:{self._need_code(snap, n)}" for n in filters.needs]))
+            allowed = allowed & snap.any_of([f"n:{self._need_code(snap, n)}"
+                                             for n in filters.needs])
         if filters.commune:
             canonical = communes.commune(filters.commune)
             if canonical is None:
                 raise InvalidData(f"unknown commune {filters.commune!r}", field="commune")
             names = communes.near(canonical) if filters.nearby else {canonical}
-            sets.append(any_of([f"c:{communes.slug(n)}" for n in names]))
+            allowed = allowed & snap.any_of([f"c:{communes.slug(n)}" for n in names])
         if filters.languages:
             for code in filters.languages:
                 if not re.fullmatch(r"[a-z]{2,3}", code):
                     raise InvalidData(f"unknown language {code!r}", field="languages")
-            sets.append(any_of([f"l:{code}" for code in filters.languages]))
+            allowed = allowed & snap.any_of([f"l:{code}" for code in filters.languages])
         if filters.audiences:
             unknown = set(filters.audiences) - set(AUDIENCES)
             if unknown:
                 raise InvalidData(f"unknown audience {sorted(unknown)[0]!r}; known: "
                                   + ", ".join(AUDIENCES), field="audiences")
-            sets.append(any_of([f"a:{a}" for a in filters.audiences]))
-        sets += [snap.tagset(flag) for flag in FLAGS if getattr(filters, flag)]
+            allowed = allowed & snap.any_of([f"a:{a}" for a in filters.audiences])
+        for flag in FLAGS:
+            if getattr(filters, flag):
+                allowed = allowed & snap.mask(flag)
         if filters.kind:
-            sets.append(snap.tagset(f"k:{filters.kind}"))
+            allowed = allowed & snap.mask(f"k:{filters.kind}")
         if filters.open_now:
-            sets.append(snap.open_set(at))
+            allowed = allowed & snap.open_mask(at)
         if filters.open_today:
-            sets.append(snap.open_set(at, whole_day=True))
-        if not sets:
-            return None
-        sets.sort(key=len)
-        allowed = set(sets[0])
-        for other in sets[1:]:
-            allowed &= other
+            allowed = allowed & snap.open_mask(at, whole_day=True)
         return allowed
 
-    def _need_code(self, snap: _Snapshot, value: str) -> str:
-        codes = {t.split(":", 1)[1] for t in snap.tags("n:")}
-        if value in codes:
-            return value
+    def _need_code(self, snap: Snapshot, value: str) -> str:
         if value in snap.terms:
             return snap.terms[value].code
         if any(t.code == value for t in snap.terms.values()):
-            return value  # a real need nobody offers yet: no result, not an error
+            return value
         raise InvalidData(f"unknown need {value!r}", field="needs")
 
-    def _plan(self, snap: _Snapshot, synonyms: Synonyms, query: str) -> _Plan:
+    def _plan(self, snap: Snapshot, synonyms: Synonyms, query: str) -> _Plan:
         typed = [w for w in analysis.words(query) if w not in QUERY_STOP]
         words, corrections = [], {}
         for word in typed:
@@ -867,164 +521,71 @@ class SearchIndex:
                 alternatives.append([((word,), 1.0)])
         groups, highlight, unknown = [], set(), []
         for group in alternatives:
-            query_ = self._group_query(snap, group, highlight)
-            if query_ is None:
-                unknown.append(" ".join(group[0][0]))
+            scored = _group(snap, group, highlight)
+            if scored:
+                groups.append(scored)
             else:
-                groups.append(query_)
+                unknown.append(" ".join(group[0][0]))
         corrected = None
         if corrections:
             replaced = {w: c[0][0] for w, c in corrections.items()}
             corrected = " ".join(replaced.get(w, w) for w in analysis.words(query))
         return _Plan(groups=groups, highlight=highlight, corrected=corrected, unknown=unknown)
 
-    @staticmethod
-    def _group_query(snap: _Snapshot, group: list[tuple[tuple[str, ...], float]],
-                     highlight: set[str]) -> Query | None:
-        """One concept: the best of its alternatives (DisMax), each alternative scored with
-        the concept's IDF — that of its most frequent alternative, like Lucene's synonym
-        query — so that a rare synonym ("ONEM") does not outrank the word typed ("chômage").
-        Terms absent from the index are left out; None when nothing is left."""
-        searcher = snap.searcher
-        df = {}
-        for phrase, _ in group:
-            for word in phrase:
-                for s in analysis.query_stems(word):
-                    for field in ("title", "body"):
-                        df[field, s] = snap.reader.doc_frequency(field, s)
-        def idf(field: str, phrase: tuple[str, ...]) -> float | None:
-            # A phrase is as specific as its rarest word ("aide alimentaire": "alimentaire").
-            found = [searcher.idf(field, s) for w in phrase for s in analysis.query_stems(w)
-                     if df[field, s]]
-            return max(found) if found else None
-
-        concept = {field: min((v for p, _ in group if (v := idf(field, p)) is not None),
-                              default=None) for field in ("title", "body")}
-        options = []
-        for phrase, weight in group:
-            scale = {field: concept[field] / v for field in ("title", "body")
-                     if (v := idf(field, phrase)) is not None}
-            parts = []
-            for word in phrase:
-                terms = [Term(field, s, boost=weight / len(phrase) * scale[field]
-                              * (TITLE_BOOST if field == "title" else 1.0))
-                         for s in sorted(analysis.query_stems(word))
-                         for field in ("title", "body") if df[field, s]]
-                if not terms:
-                    break
-                parts.append(terms[0] if len(terms) == 1 else _or(terms))
-            else:
-                options.append(parts[0] if len(parts) == 1 else And(parts))
-                highlight.update(s for word in phrase for s in analysis.query_stems(word))
-        if not options:
-            return None
-        return options[0] if len(options) == 1 else _DisMax(options, tiebreak=0.1)
-
-    def _rank(self, snap: _Snapshot, tiers: list[tuple[Query | None, set[int]]], near,
-              at: dt.datetime, wanted: int, pathways_first: bool) -> list[tuple[int, float]]:
-        """Tier by tier (pathways' tiers first with ``pathways_first``), best first."""
-        pathways = snap.tagset("k:pathway")
-        parts = [(True, pathways), (False, pathways)] if pathways_first else [(None, None)]
-        ranked: list[tuple[int, float]] = []
-        for inside, part in parts:
-            for text_query, docs in tiers:
-                if inside is not None:
-                    docs = docs & part if inside else docs - part
-                ranked += self._rank_part(snap, text_query, docs, near, at,
-                                          wanted - len(ranked))
-                if len(ranked) >= wanted:
-                    return ranked
-        return ranked
-
-    def _rank_part(self, snap: _Snapshot, text_query: Query | None, docs: set[int], near,
-                   at: dt.datetime, wanted: int) -> list[tuple[int, float]]:
-        if not docs or wanted <= 0:
-            return []
-        boost = self._booster(snap, near, at)
-        fetch = wanted if boost is None else max(2 * wanted, wanted + 20)
-        while True:
-            if text_query is None:
-                scored = [(1.0, d) for d in docs]
-                complete = True
-            else:
-                found = snap.searcher.search(text_query, limit=fetch, filter=docs,
-                                             optimize=True)
-                scored = list(found.top_n)
-                complete = len(scored) >= len(docs) or len(scored) < fetch
-            ranked = [(d, s * (boost(d) if boost else 1.0)) for s, d in scored]
-            top = heapq.nsmallest(wanted, ranked, key=lambda item: (-item[1], item[0]))
-            if complete or boost is None or len(top) < wanted:
-                return [(d, round(s, 4)) for d, s in top]
-            # A document not fetched scores at most the last fetched score times the biggest
-            # boost; when the last shown one beats that, the order is exact.
-            if top[-1][1] >= scored[-1][0] * MAX_BOOST:
-                return [(d, round(s, 4)) for d, s in top]
-            fetch *= 4
-
-    def _booster(self, snap: _Snapshot, near, at: dt.datetime):
-        if near is None:
-            return None
+    def _boosts(self, snap: Snapshot, near: tuple[str, set[str]], at: dt.datetime
+                ) -> np.ndarray:
         here, around = near
-        same = snap.tagset(f"c:{communes.slug(here)}")
-        close = frozenset().union(*(snap.tagset(f"c:{communes.slug(n)}") for n in around))
-        region = snap.tagset(f"r:{communes.region(here)}")
-        open_now = snap.open_set(at)
+        factor = np.ones(snap.maxdoc)
+        factor[snap.mask(f"r:{communes.region(here)}")] = REGION_BOOST
+        factor[snap.any_of([f"c:{communes.slug(n)}" for n in around])] = NEIGHBOUR_BOOST
+        factor[snap.mask(f"c:{communes.slug(here)}")] = NEAR_BOOST
+        factor[snap.open_mask(at)] *= OPEN_BOOST
+        return factor
 
-        def boost(docnum: int) -> float:
-            factor = (NEAR_BOOST if docnum in same else NEIGHBOUR_BOOST if docnum in close
-                      else REGION_BOOST if docnum in region else 1.0)
-            return factor * (OPEN_BOOST if docnum in open_now else 1.0)
-
-        return boost
-
-    def _hit(self, snap: _Snapshot, docnum: int, score: float, plan: _Plan, near,
+    def _hit(self, snap: Snapshot, docnum: int, score: float, plan: _Plan, near,
              at: dt.datetime, lang: str) -> Hit:
         stored = snap.searcher.stored_fields(docnum)
         data = msgspec.json.decode(stored["data"])
-        names = set(data["c"])
         return Hit(
-            kind=stored["kind"], id=stored["id"], score=score,
+            kind=stored["kind"], id=stored["id"], score=round(score, 4),
             title=data["t"].get(lang) or data["t"]["fr"],
             snippet=snippet(data["d"].get(lang) or data["d"]["fr"], plan.highlight),
             needs=data["n"], communes=data["c"],
-            near=bool(near and names & {near[0], *near[1]}),
-            open_now=docnum in snap.open_set(at),
+            near=bool(near and set(data["c"]) & {near[0], *near[1]}),
+            open_now=bool(snap.open_mask(at)[docnum]),
         )
 
-    def _facets(self, snap: _Snapshot, matched: set[int], at: dt.datetime
+    def _facets(self, snap: Snapshot, matched: np.ndarray, at: dt.datetime
                 ) -> dict[str, list[FacetCount]]:
-        bits = snap.bits(matched)
+        def count(mask: np.ndarray) -> int:
+            return int(np.count_nonzero(matched & mask))
 
-        def count(token: str) -> int:
-            return (bits & snap.bits(snap.tagset(token), token)).bit_count()
-
-        def values(prefix: str, name: str) -> list[FacetCount]:
-            found = [FacetCount(value=t[len(prefix):], count=count(t)) for t in snap.tags(prefix)]
+        def values(prefix: str) -> list[FacetCount]:
+            found = [FacetCount(value=t[len(prefix):], count=count(snap.mask(t)))
+                     for t in snap.tags(prefix)]
             return sorted((f for f in found if f.count), key=lambda f: (-f.count, f.value))
 
         result = {
-            "needs": values("n:", "needs"),
+            "needs": values("n:"),
             "communes": [FacetCount(value=_commune_name(f.value), count=f.count)
-                         for f in values("c:", "communes")],
-            "languages": values("l:", "languages"),
-            "audiences": values("a:", "audiences"),
-            "kind": values("k:", "kind"),
+                         for f in values("c:")],
+            "languages": values("l:"),
+            "audiences": values("a:"),
+            "kind": values("k:"),
         }
         for flag in FLAGS:
-            result[flag] = [FacetCount(value="true", count=count(flag))]
-        for name, docs in (("open_now", snap.open_set(at)),
-                           ("open_today", snap.open_set(at, whole_day=True))):
-            result[name] = [FacetCount(value="true", count=len(matched & docs))]
+            result[flag] = [FacetCount(value="true", count=count(snap.mask(flag)))]
+        result["open_now"] = [FacetCount(value="true", count=count(snap.open_mask(at)))]
+        result["open_today"] = [FacetCount(value="true", count=count(
+            snap.open_mask(at, whole_day=True)))]
         return result
 
-    def _did_you_mean(self, snap: _Snapshot, synonyms: Synonyms, plan: _Plan,
-                      query: str) -> str | None:
+    def _did_you_mean(self, snap: Snapshot, synonyms: Synonyms, query: str) -> str | None:
         """A looser correction of the query that does find something, ignoring filters."""
-        typed = analysis.words(query)
         suggestion, changed = [], False
-        for word in typed:
-            if word in QUERY_STOP or word in FILLERS or snap.knows(word) \
-                    or word in synonyms.vocabulary:
+        for word in analysis.words(query):
+            if word in QUERY_STOP or word in FILLERS or word in synonyms.vocabulary \
+                    or snap.knows(word):
                 suggestion.append(word)
                 continue
             found = snap.vocabulary.corrections(word, analysis.max_typos(word) + 1)
@@ -1034,13 +595,13 @@ class SearchIndex:
         if not changed:
             return None
         text = " ".join(suggestion)
-        attempt = self._plan(snap, synonyms, text)
-        if attempt.groups and any(True for _ in snap.searcher.docs_for_query(_or(attempt.groups))):
+        plan = self._plan(snap, synonyms, text)
+        if plan.groups and any(np.any(snap.group(g) > 0) for g in plan.groups):
             return text
         return None
 
-    def _broader_need(self, snap: _Snapshot, synonyms: Synonyms, plan: _Plan, query: str,
-                      filters: Filters, lang: str) -> Need | None:
+    def _broader_need(self, snap: Snapshot, plan: _Plan, query: str, filters: Filters,
+                      lang: str) -> Need | None:
         """The top need the query is about: from the need filter, else from what the words
         find without filters, else from the need labels and descriptions."""
         terms = snap.terms
@@ -1060,9 +621,9 @@ class SearchIndex:
                 return need(top(term))
         counts: Counter[str] = Counter()
         if plan.groups:
-            found = snap.searcher.search(_or(plan.groups), limit=20)
-            for docnum in [d for _, d in found.top_n]:
-                for code in snap.data(docnum)["n"]:
+            score = sum(snap.group(g) for g in plan.groups)
+            for docnum in _top(snap, score > 0, (score > 0).astype(np.int8), score, 20, False):
+                for code in snap.data(int(docnum))["n"]:
                     if code in by_code:
                         counts[top(by_code[code]).code] += 1
         if not counts:
@@ -1099,57 +660,59 @@ class SearchIndex:
 # --- Helpers ------------------------------------------------------------------------------
 
 
-def _attempts(groups: list[Query]) -> list[Query]:
-    """All groups; then all but one (3 groups or more); then any group."""
-    if len(groups) == 1:
-        return groups
-    attempts = [And(groups)]
-    if len(groups) >= 3:
-        attempts.append(_or(groups, minmatch=len(groups) - 1))
-    return attempts + [_or(groups)]
+def _group(snap: Snapshot, group: list[tuple[tuple[str, ...], float]],
+           highlight: set[str]) -> scoring.Group:
+    """One concept: the best of its alternatives (DisMax), each scored with the concept's
+    IDF — that of its most frequent alternative, like Lucene's synonym query — so that a rare
+    synonym ("ONEM") does not outrank the word typed ("chômage"). A phrase is as specific as
+    its rarest word. Terms absent from the index are left out; empty when nothing is left."""
+    df = {(field, s): snap.doc_frequency(field, s) for phrase, _ in group for word in phrase
+          for s in analysis.query_stems(word) for field in scoring.FIELDS}
+
+    def idf(field: str, phrase: tuple[str, ...]) -> float | None:
+        found = [snap.idf(field, s) for w in phrase for s in analysis.query_stems(w)
+                 if df[field, s]]
+        return max(found) if found else None
+
+    concept = {field: min((v for p, _ in group if (v := idf(field, p)) is not None),
+                          default=None) for field in scoring.FIELDS}
+    scored: scoring.Group = []
+    for phrase, weight in group:
+        scale = {field: concept[field] / v for field in scoring.FIELDS
+                 if (v := idf(field, phrase)) is not None}
+        words = []
+        for word in phrase:
+            terms = [(field, s, weight / len(phrase) * scale[field]
+                      * (TITLE_BOOST if field == "title" else 1.0))
+                     for s in sorted(analysis.query_stems(word))
+                     for field in scoring.FIELDS if df[field, s]]
+            if not terms:
+                break
+            words.append(terms)
+        else:
+            scored.append(words)
+            highlight.update(s for word in phrase for s in analysis.query_stems(word))
+    return scored
 
 
-class _DisMaxMatcher(DisjunctionMaxMatcher):
-    """whoosh's DisjunctionMaxMatcher has two bugs: score() takes the max of both sides even
-    when one of them sits on another document, and replace() drops every match once one side
-    is exhausted. This one scores only the sides on the current document (best + tiebreak x
-    the others) and skips nothing."""
-
-    def score(self):
-        current = self.id()
-        scores = [m.score() for m in (self.a, self.b) if m.is_active() and m.id() == current]
-        best = max(scores)
-        return best + self.tiebreak * (sum(scores) - best)
-
-    def supports_block_quality(self):
-        return False  # the inherited block skipping ignores the tiebreak share
-
-    def replace(self, minquality=0):
-        a_active, b_active = self.a.is_active(), self.b.is_active()
-        if not (a_active or b_active):
-            return NullMatcher()
-        if not a_active:
-            return self.b.replace(minquality)
-        if not b_active:
-            return self.a.replace(minquality)
-        return self
-
-
-class _DisMax(DisjunctionMax):
-    """Score of the best alternative (plus ``tiebreak`` times the others)."""
-
-    def _matcher(self, subs, searcher, context):
-        reader = searcher.reader()
-        return self._tree_matcher(subs, _DisMaxMatcher, searcher, context,
-                                  lambda q: q.estimate_size(reader), tiebreak=self.tiebreak)
-
-
-def _or(subqueries: list[Query], **kwargs) -> Or:
-    # whoosh picks an array matcher for small indexes that clears a 2048-slot array in Python
-    # for every sub-query; the binary tree of unions is much faster here.
-    query = Or(subqueries, **kwargs)
-    query.matcher_type = Or.DEFAULT_MATCHER
-    return query
+def _top(snap: Snapshot, matched: np.ndarray, tier: np.ndarray, score: np.ndarray,
+         wanted: int, pathways_first: bool) -> list[int]:
+    """Docnums of the ``wanted`` best matches: pathways first (if asked), then higher tier,
+    then higher score, then index order."""
+    docs = np.flatnonzero(matched)
+    if not len(docs) or wanted <= 0:
+        return []
+    first = snap.mask("k:pathway")[docs] if pathways_first else np.zeros(len(docs), bool)
+    keys = (docs, -score[docs], -tier[docs], ~first)
+    if len(docs) > 4 * wanted:
+        # Keep only the candidates that can make the top: rank by one composite number
+        # (kind and tier dominate any score), then sort the few kept exactly.
+        composite = first * 1e12 + tier[docs] * 1e9 + score[docs]
+        cut = np.partition(composite, len(docs) - wanted)[len(docs) - wanted]
+        keep = composite >= cut
+        docs, keys = docs[keep], tuple(k[keep] for k in keys)
+    order = np.lexsort(keys)
+    return [int(d) for d in docs[order][:wanted]]
 
 
 def _put(writer, entity_id: str, doc: dict[str, Any] | None) -> None:

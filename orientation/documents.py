@@ -1,0 +1,267 @@
+"""What the search index holds for a service or a pathway, built from the store's records.
+
+Text is analysed in Python (``orientation/analysis.py``) and indexed as space-separated stems,
+so the index and the queries share exactly one pipeline. Fields:
+
+- ``title``: name, alternate name, translated names, keywords and the labels of the most
+  precise needs (or, for a pathway, the need in plain words and its themes' labels);
+- ``body``: description and translations, audience, eligibility, interpretation, places,
+  organisation, and the labels of broader needs also listed;
+- ``words``: the folded, unstemmed words of both, the vocabulary for typo correction;
+- ``tags``: filter values (``n:<need>``, ``c:<commune>``, ``r:<region>``, ``l:<language>``,
+  ``a:<audience>``, ``k:<kind>``, ``walk_in``, ``free``, ``step_free``, ``no_digital``) and
+  opening-hours tags (``d:mo`` open that day, ``o:mo:0900-1200`` open from 9:00 to 12:00
+  on Mondays, ``hol`` open on public holidays, ``irr`` dated rules or closures, checked
+  exactly at search time);
+- ``data`` (stored only): titles and descriptions per language, needs, communes and hours,
+  what a hit shows and what the exact "open now" check reads.
+
+A pathway's tags are those of its first step's service (where the person goes first), with
+the communes of all its steps and its region(s).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from sqlite_utils import Database
+from whoosh.analysis import SpaceSeparatedTokenizer
+from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
+
+from . import analysis, communes, hours, store
+from .analysis import LANGS
+from .errors import NotFound
+from .models import Pathway, Schedule, Service, TaxonomyTerm
+
+SCHEMA_VERSION = "6"
+META_ID = "__meta__"
+
+#: Audience keys derived from a service's audience and eligibility text (any of the words).
+AUDIENCES = {
+    "tous": ("tout le monde", "tous", "sans condition"),
+    "habitants": ("habitant",),
+    "jeunes": ("jeune", "moins de 25", "ado", "etudiant"),
+    "seniors": ("senior", "plus de 60", "plus de 65", "personnes agees", "pensionn"),
+    "familles": ("parent", "famille", "enfant", "eleve"),
+    "femmes": ("femme",),
+    "sans-papiers": ("sans papiers", "sans titre de sejour", "avec ou sans titre", "migrant",
+                     "demandeur d'asile", "demandeurs d'asile"),
+    "sans-abri": ("sans abri", "sans logement", "sans domicile"),
+    "chomeurs": ("chomage", "demandeur d'emploi", "demandeurs d'emploi"),
+    "membres": ("membre", "affili"),
+}
+FLAGS = ("walk_in", "free", "step_free", "no_digital")
+
+
+def schema() -> Schema:
+    # Text is analysed in Python (orientation/analysis.py) and indexed as space-separated
+    # stems, so the index and the queries use exactly the same pipeline.
+    words = SpaceSeparatedTokenizer()
+    return Schema(
+        id=ID(stored=True, unique=True),
+        kind=ID(stored=True),
+        title=TEXT(analyzer=words, phrase=False),
+        body=TEXT(analyzer=words, phrase=False),
+        # scorable=True although never scored: whoosh 2.7 stats the disk once per posting at
+        # commit time for a field without a length column (10x slower builds).
+        words=KEYWORD(scorable=True),  # folded unstemmed words: the typo vocabulary
+        tags=KEYWORD(scorable=True),  # filter values: "n:energie", "c:ixelles", "walk_in"…
+        data=STORED(),
+    )
+
+
+def hour_tokens(schedules: list[Schedule]) -> set[str]:
+    """"d:mo" for each open day and "o:mo:0900-1200" for each weekly opening: few distinct
+    values, so "open at 10:07" is the union of a handful of tags. Dated rules, closures and
+    public holidays are checked at search time."""
+    tokens = set()
+    for row in schedules:
+        opens = row.opens_at.replace(":", "").zfill(4)
+        closes = row.closes_at.replace(":", "").zfill(4)
+        for day in hours.parse_days(row.byday):
+            name = hours.DAYS[day].lower()
+            tokens |= {f"d:{name}", f"o:{name}:{opens}-{closes}"}
+    return tokens
+
+
+def audiences(*texts: str | None) -> set[str]:
+    text = " ".join(analysis.words(" ".join(t for t in texts if t)))
+    return {name for name, needles in AUDIENCES.items()
+            if any(needle in text for needle in needles)}
+
+
+class Context:
+    """Records needed to build documents, read once per sync or rebuild."""
+
+    def __init__(self, db: Database, *, bulk: bool = False) -> None:
+        self.db = db
+        self.terms: dict[str, TaxonomyTerm] = {t.id: t for t in store.list_terms(db)}
+        self._orgs = {o.id: o for o in store.list_organizations(db)} if bulk else {}
+        self._locations = {loc.id: loc for loc in store.list_locations(db)} if bulk else {}
+        self._services: dict[str, Service] = {}
+
+    def _memo(self, cache: dict, getter, key: str):
+        if key not in cache:
+            try:
+                cache[key] = getter(self.db, key)
+            except NotFound:
+                cache[key] = None
+        return cache[key]
+
+    def organization(self, org_id: str):
+        return self._memo(self._orgs, store.get_organization, org_id)
+
+    def location(self, location_id: str):
+        return self._memo(self._locations, store.get_location, location_id)
+
+    def service(self, service_id: str) -> Service | None:
+        return self._memo(self._services, store.get_service, service_id)
+
+    def remember(self, service: Service) -> None:
+        self._services[service.id] = service
+
+    def split_needs(self, term_ids: list[str]) -> tuple[list[TaxonomyTerm], list[TaxonomyTerm]]:
+        """(the most precise needs, the broader ones also listed): only the precise needs'
+        labels count as title words ("Droits et aide juridique" is too broad for that)."""
+        needs = [self.terms[t] for t in term_ids if t in self.terms]
+        parents = {n.parent_id for n in needs}
+        return [n for n in needs if n.id not in parents], [n for n in needs if n.id in parents]
+
+    def codes_with_ancestors(self, term_ids: list[str]) -> list[str]:
+        codes = []
+        for term_id in term_ids:
+            term = self.terms.get(term_id)
+            while term is not None and term.code not in codes:
+                codes.append(term.code)
+                term = self.terms.get(term.parent_id) if term.parent_id else None
+        return codes
+
+
+def labels(terms: list[TaxonomyTerm]) -> list[tuple[str, str]]:
+    return [(label, lang) for term in terms for lang, label in term.labels.items()
+            if lang in LANGS]
+
+
+def texts(parts: list[tuple[str | None, str]]) -> tuple[str, str]:
+    """(stems, words) for the (text, language) parts of one field."""
+    stems, words = [], []
+    for text, lang in parts:
+        if text:
+            stems += analysis.stems(text, lang)
+            words += analysis.content_words(text, lang)
+    return " ".join(stems), " ".join(words)
+
+
+def service_facts(service: Service, ctx: Context) -> dict[str, Any]:
+    """Filter tags, communes and hours of a service (shared by its pathways' first step)."""
+    locations = [loc for loc in map(ctx.location, service.location_ids) if loc is not None]
+    names = sorted({name for loc in locations if loc.address
+                    for name in [communes.commune(loc.address.city, loc.address.postal_code)]
+                    if name})
+    tags = {f"c:{communes.slug(n)}" for n in names}
+    tags |= {f"r:{loc.address.region}" for loc in locations if loc.address}
+    tags |= {f"l:{lang}" for lang in service.languages}
+    tags |= {f"a:{a}" for a in audiences(service.access.audience, service.access.eligibility)}
+    if service.access.walk_in or any(s.attending_type == "walk_in" for s in service.schedules):
+        tags.add("walk_in")
+    if service.access.cost_free:
+        tags.add("free")
+    if any(loc.accessibility.step_free for loc in locations):
+        tags.add("step_free")
+    if service.digital.level != "required":
+        tags.add("no_digital")
+    tags |= hour_tokens(service.schedules)
+    if service.open_on_public_holidays:
+        tags.add("hol")
+    if service.closures or any(s.valid_from or s.valid_to for s in service.schedules):
+        tags.add("irr")  # dated rules: checked exactly at search time
+    return {
+        "tags": tags,
+        "communes": names,
+        "cities": [loc.address.city for loc in locations if loc.address],
+        "hours": {"s": msgspec.to_builtins(service.schedules),
+                  "c": msgspec.to_builtins(service.closures),
+                  "p": service.open_on_public_holidays},
+    }
+
+
+def service_document(service: Service, ctx: Context) -> dict[str, Any] | None:
+    if service.status != "active":
+        return None
+    org = ctx.organization(service.organization_id)
+    facts = service_facts(service, ctx)
+    needs = [ctx.terms[t] for t in service.needs if t in ctx.terms]
+    precise, broad = ctx.split_needs(service.needs)
+    title = [(service.name, "fr"), (service.alternate_name, "fr"),
+             (" ".join(service.keywords), "fr")]
+    title += [(tr.name, lang) for lang, tr in service.translations.items() if lang in LANGS]
+    title += labels(precise)
+    body = labels(broad) + [(service.description, "fr"), (service.access.audience, "fr"),
+            (service.access.eligibility, "fr"), (service.interpretation, "fr"),
+            (" ".join(facts["communes"] + facts["cities"]), "fr")]
+    body += [(tr.description, lang) for lang, tr in service.translations.items()
+             if lang in LANGS]
+    if org is not None:
+        body += [(org.name, "fr"), (org.alternate_name, "fr")]
+    title_stems, title_words = texts(title)
+    body_stems, body_words = texts(body)
+    tags = facts["tags"] | {"k:service"}
+    tags |= {f"n:{code}" for code in ctx.codes_with_ancestors(service.needs)}
+    data = {
+        "t": {"fr": service.name} | {lang: tr.name for lang, tr in service.translations.items()
+                                      if tr.name},
+        "d": {"fr": service.description} | {lang: tr.description for lang, tr
+                                             in service.translations.items() if tr.description},
+        "n": [n.code for n in needs],
+        "c": facts["communes"],
+        "h": facts["hours"],
+    }
+    return {"id": service.id, "kind": "service", "title": title_stems, "body": body_stems,
+            "words": f"{title_words} {body_words}", "tags": " ".join(sorted(tags)),
+            "data": msgspec.json.encode(data).decode()}
+
+
+def pathway_document(pathway: Pathway, ctx: Context) -> dict[str, Any] | None:
+    if pathway.status != "active" or not pathway.steps:
+        return None
+    services = [s for s in (ctx.service(step.service_id) for step in pathway.steps) if s]
+    if not services:
+        return None
+    first = service_facts(services[0], ctx)
+    names = sorted({n for s in services for n in service_facts(s, ctx)["communes"]})
+    themes = [ctx.terms[t] for t in pathway.themes if t in ctx.terms]
+    precise, broad = ctx.split_needs(pathway.themes)
+    title = [(pathway.need, "fr")]
+    title += [(tr.need, lang) for lang, tr in pathway.translations.items() if lang in LANGS]
+    title += labels(precise)
+    body = labels(broad) + [(pathway.summary, "fr"), (" ".join(names), "fr")]
+    body += [(tr.summary, lang) for lang, tr in pathway.translations.items() if lang in LANGS]
+    body += [(step.action, "fr") for step in pathway.steps]
+    body += [(s.name, "fr") for s in services]
+    title_stems, title_words = texts(title)
+    body_stems, body_words = texts(body)
+    regions = ("bruxelles", "brabant-wallon") if pathway.region == "both" else (pathway.region,)
+    tags = {t for t in first["tags"] if not t.startswith(("c:", "r:"))}
+    tags |= {f"c:{communes.slug(n)}" for n in names} | {f"r:{r}" for r in regions}
+    tags |= {"k:pathway"} | {f"n:{c}" for c in ctx.codes_with_ancestors(pathway.themes)}
+    data = {
+        "t": {"fr": pathway.need} | {lang: tr.need for lang, tr in pathway.translations.items()
+                                     if tr.need},
+        "d": {"fr": pathway.summary or ""} | {lang: tr.summary for lang, tr
+                                              in pathway.translations.items() if tr.summary},
+        "n": [n.code for n in themes],
+        "c": names,
+        "h": first["hours"],
+    }
+    return {"id": pathway.id, "kind": "pathway", "title": title_stems, "body": body_stems,
+            "words": f"{title_words} {body_words}", "tags": " ".join(sorted(tags)),
+            "data": msgspec.json.encode(data).decode()}
+
+
+def meta_document(generation: int) -> dict[str, Any]:
+    return {"id": META_ID, "kind": "meta", "tags": "k:meta",
+            "data": msgspec.json.encode({"generation": generation,
+                                         "schema": SCHEMA_VERSION}).decode()}
+
+
