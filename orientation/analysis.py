@@ -20,11 +20,15 @@ unstemmed words kept in the index's ``words`` field (see ``Vocabulary``).
 from __future__ import annotations
 
 import functools
+import gzip
+import json
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
+import spellchecker
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from whoosh.lang import stemmer_for_language
@@ -53,7 +57,13 @@ def _folded_set(words: Iterable[str]) -> frozenset[str]:
 #: Elided forms and one-letter leftovers ("jusqu'à" -> "jusqu", "a") are stop words everywhere.
 _ELISIONS = {"l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu",
              "quoiqu", "presqu", "a", "y"}
+#: Everyday French words that say nothing about the need (whoosh's list lacks them).
+_FRENCH_EXTRA = {"cette", "cet", "ceci", "cela", "ca", "tout", "tous", "toute", "toutes",
+                 "tres", "aussi", "comme", "quand", "pourquoi", "parce", "donc", "alors",
+                 "encore", "deja", "jamais", "toujours", "chez", "mais", "peu", "bien", "oui",
+                 "non", "quoi"}
 STOP = {lang: _folded_set(stoplists[lang]) | _ELISIONS for lang in LANGS}
+STOP["fr"] = STOP["fr"] | _FRENCH_EXTRA
 QUERY_STOP = frozenset().union(*STOP.values())
 
 #: Words that say "I need help" rather than what with. They are dropped from queries unless
@@ -179,6 +189,33 @@ class Synonyms:
 
 
 # --- Typos --------------------------------------------------------------------------------
+
+#: A word seen at least this often in pyspellchecker's French, Dutch or English frequency lists
+#: is a real word: typo correction leaves it alone ("mari" must not become "mardi").
+DICTIONARY_MIN_COUNT = 100
+_dictionary: frozenset[str] | None = None
+_dictionary_lock = threading.Lock()
+
+
+def dictionary() -> frozenset[str]:
+    """Folded French, Dutch and English words (loaded once per process, ~2 s)."""
+    global _dictionary
+    with _dictionary_lock:
+        if _dictionary is None:
+            resources = Path(spellchecker.__file__).parent / "resources"
+            known = set()
+            for lang in LANGS:
+                with gzip.open(resources / f"{lang}.json.gz", "rt", encoding="utf-8") as f:
+                    known.update(fold(w) for w, n in json.load(f).items()
+                                 if n >= DICTIONARY_MIN_COUNT)
+            _dictionary = frozenset(known)
+        return _dictionary
+
+
+def is_word(word: str) -> bool:
+    """Whether a folded word is a real French, Dutch or English word."""
+    return word in dictionary()
+
 
 
 def max_typos(word: str) -> int:

@@ -180,6 +180,8 @@ class SearchIndex:
         self._synonyms_mtime: float | None = None
         self._synonyms = Synonyms()
         self._load_synonyms()
+        # The word list for typo correction takes ~2 s to load: start now, off the request.
+        threading.Thread(target=analysis.dictionary, daemon=True).start()
 
     # -- opening and building
 
@@ -493,8 +495,10 @@ class SearchIndex:
         typed = [w for w in analysis.words(query) if w not in QUERY_STOP]
         words, corrections = [], {}
         for word in typed:
+            # A word the index lacks is corrected, unless it is a real word: then it is
+            # just a word no service uses, and it is left out (see ``unknown``).
             if word not in FILLERS and word not in synonyms.vocabulary \
-                    and not snap.knows(word):
+                    and not snap.knows(word) and not analysis.is_word(word):
                 found = snap.vocabulary.corrections(word)
                 if found:
                     corrections[word] = [(w, d) for w, d in found if d == found[0][1]][:2]
@@ -585,7 +589,7 @@ class SearchIndex:
         suggestion, changed = [], False
         for word in analysis.words(query):
             if word in QUERY_STOP or word in FILLERS or word in synonyms.vocabulary \
-                    or snap.knows(word):
+                    or snap.knows(word) or analysis.is_word(word):
                 suggestion.append(word)
                 continue
             found = snap.vocabulary.corrections(word, analysis.max_typos(word) + 1)

@@ -14,8 +14,9 @@ import pytest
 import yaml
 from whoosh import index as whoosh_index
 from whoosh.fields import ID, TEXT, Schema
+from whoosh.query import Term as WhooshTerm
 
-from orientation import communes, hours, store
+from orientation import analysis, communes, hours, store
 from orientation.analysis import Synonyms
 from orientation.bench import relevance
 from orientation.errors import InvalidData
@@ -278,6 +279,22 @@ def test_facet_counts_are_the_filtered_totals(seeded):
 
 
 # --- Ranking --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field, word", [("title", "chômage"), ("body", "loyer"),
+                                         ("title", "énergie"), ("body", "cpas")])
+def test_term_scores_are_whoosh_bm25f(seeded, field, word):
+    """The array scorer gives exactly what whoosh's own BM25F gives for one term."""
+    db, index = seeded
+    stem = analysis.stem(analysis.fold(word))
+    with index._use(db) as snap:
+        docs, scores = snap.postings(field, stem)
+        found = snap.searcher.search(WhooshTerm(field, stem), limit=None)
+        expected = {hit.docnum: hit.score for hit in found}
+    assert len(docs) == len(expected) > 0
+    for docnum, score in zip(docs.tolist(), scores.tolist()):
+        assert score == pytest.approx(expected[docnum], rel=1e-6)
+
 
 
 def test_name_matches_rank_above_description_matches(seeded):
