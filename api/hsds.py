@@ -23,7 +23,7 @@ from orientation import hsds, store
 from orientation.access import Caller
 from orientation.errors import NotFound
 from orientation.models import Service
-from orientation.search import SearchIndex
+from orientation.search import Filters, SearchIndex
 
 from .http import MIDDLEWARE, link_header, page_links, provide_caller
 
@@ -62,14 +62,24 @@ async def profile() -> dict[str, Any]:
     return hsds.PROFILE
 
 
+def _search(db: Database, index: SearchIndex, text: str) -> list[str]:
+    """Ids of every service matching ``text``, best first (the index answers 100 at a time)."""
+    ids: list[str] = []
+    while True:
+        found = index.search(db, text, filters=Filters(kind="service"), limit=100,
+                             offset=len(ids))
+        ids += [hit.id for hit in found.hits]
+        if not found.hits or len(ids) >= found.total:
+            return ids
+
+
 def _services(db: Database, index: SearchIndex, *, search: str | None,
               taxonomy_term_id: UUID | None, taxonomy_id: UUID | None,
               organization_id: UUID | None, modified_after: dt.datetime | None
               ) -> list[Service]:
     services = list(store.iter_services(db, status="active"))
     if search and search.strip():
-        hits = index.search(db, search, limit=max(1000, len(services))).hits
-        rank = {h.id: n for n, h in enumerate(hits) if h.kind == "service"}
+        rank = {sid: n for n, sid in enumerate(_search(db, index, search))}
         services = sorted((s for s in services if s.id in rank), key=lambda s: rank[s.id])
     if taxonomy_term_id is not None:
         term = str(taxonomy_term_id)

@@ -111,6 +111,9 @@ def problem_from(request: Request, exc: Exception) -> Response:
     if isinstance(exc, Conflict):
         return _problem(request, 409, str(exc), code="conflict")
     if isinstance(exc, PermissionDenied):
+        if "authorization" not in request.headers and "x-api-key" not in request.headers:
+            return _problem(request, 401, f"an API key is needed: {exc}", code="unauthorized",
+                            headers={"WWW-Authenticate": "Bearer"})
         return _problem(request, 403, str(exc), code="forbidden")
     if isinstance(exc, OrientationError):
         return _problem(request, 400, str(exc), code="invalid")
@@ -261,10 +264,10 @@ MIDDLEWARE = [rate_limit_middleware, etag_middleware]
 
 def page_links(request: Request, page: int, total_pages: int) -> dict[str, str]:
     """first/prev/next/last URLs of a paginated listing (same query, another page)."""
-    query = {k: v for k, v in request.query_params.items() if k != "page"}
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
 
     def url(n: int) -> str:
-        return f"{request.url.path}?{urlencode({**query, 'page': n})}"
+        return f"{request.url.path}?{urlencode([*query, ('page', n)])}"
 
     links = {"self": url(page), "first": url(1), "last": url(max(total_pages, 1))}
     if page > 1:

@@ -20,23 +20,21 @@ from litestar.params import Body, Parameter
 from sqlite_utils import Database
 
 from orientation import hours, store
-from orientation.access import Caller, check_write, require_role, view
+from orientation.access import Caller, check_change, require_role, view
 from orientation.errors import Conflict, InvalidData, NotFound
 from orientation.models import (
     AuditEntry,
     Contact,
-    DigitalLevel,
     Location,
     Organization,
     Pathway,
-    Region,
     Schedule,
     Service,
     TaxonomyTerm,
 )
-from orientation.search import SearchIndex
+from orientation.search import Filters, SearchIndex
 
-from .http import MAX_BODY, MIDDLEWARE, link_header, page_links, provide_caller
+from .http import MAX_BODY, MIDDLEWARE, link_header, log, page_links, provide_caller
 
 T = TypeVar("T")
 #: Explicit dependency markers (the per-request connection, the search index, the caller).
@@ -59,18 +57,22 @@ class Page(msgspec.Struct, Generic[T], kw_only=True):
 class ServiceSummary(msgspec.Struct, kw_only=True):
     id: str
     name: str
+    snippet: str  # HTML-escaped, matched words in <mark>
     description: str
     organization_id: str
     organization: str
-    needs: list[str]
-    status: str
+    needs: list[str]  # need codes
+    communes: list[str]
     open_now: bool
-    next_opening: dt.datetime | None = None
-    score: float | None = None
+    near: bool
+    score: float
 
 
 class ServicePage(Page[ServiceSummary], kw_only=True):
+    #: filter name -> value -> number of matching services (over every page)
     facets: dict[str, dict[str, int]]
+    corrected: str | None = None
+    did_you_mean: str | None = None
 
 
 class PathwayRef(msgspec.Struct, kw_only=True):
@@ -114,14 +116,21 @@ def _page_response(request: Request, cls, items: list, page: int, per_page: int,
 
 
 def _sync(index: SearchIndex, db: Database) -> None:
-    """Bring the search index up to date right after a write (it follows the audit trail)."""
-    index.sync(db)
+    """Bring the search index up to date right after a write (it follows the audit trail).
+
+    The write is committed by then, so a failure here must not answer 500 (a client would
+    retry a write that worked): it is logged, and the next search syncs again first."""
+    try:
+        index.sync(db)
+    except Exception:
+        log.exception("search index sync after a write failed; the next search retries")
 
 
 # --- index ----------------------------------------------------------------------------------
 
 
-@get("/", operation_id="api_index", summary="What this API offers", sync_to_thread=True)
+@get("/", operation_id="api_index", summary="What this API offers", tags=["directory"],
+     sync_to_thread=True)
 def api_index(db: DB, caller: Who) -> ApiIndex:
     return ApiIndex(name="Orientation", version="v1", counts=store.counts(db),
                     openapi="/schema/openapi.json", hsds="/hsds/",
@@ -140,87 +149,63 @@ def _term_ids(db: Database, need: str) -> set[str]:
     return {root.id} | {t.id for t in terms if t.parent_id == root.id}
 
 
-def _regions(db: Database) -> dict[str, set[str]]:
-    regions: dict[str, set[str]] = {}
-    for loc in store.list_locations(db):
-        for sid in store.services_at_location(db, loc.id):
-            regions.setdefault(sid, set()).add(loc.address.region if loc.address else "autre")
-    return regions
+def _flag(description: str) -> Any:
+    return Parameter(default=False, description=description)
 
 
 @get("/services", operation_id="list_services", tags=["services"], sync_to_thread=True,
      summary="Search and filter services",
-     description="Full-text search (`q`) with filters; `facets` count the matching services "
-                 "per need, region and access, so a client can show refinements.")
+     description="Full-text search (`q`, typos and synonyms understood) with every filter of "
+                 "the directory's search; without `q`, browse by filters. `facets` count the "
+                 "matching services per filter value over all pages.")
 def list_services(
     request: Request, db: DB, index: Index,
-    q: str | None = Parameter(default=None, max_length=200, description="Search words.",
-                              examples=[Example(summary="by words", value="dettes")]),
-    need: str | None = Parameter(default=None, max_length=100,
-                                 description="Need code or id (includes its sub-needs)."),
-    organization_id: UUID | None = None,
-    region: Region | None = None,
-    open_now: bool | None = Parameter(default=None, description="Only services open now."),
-    walk_in: bool | None = Parameter(default=None, description="Only walk-in services."),
-    free: bool | None = Parameter(default=None, description="Only free services."),
-    language: str | None = Parameter(default=None, max_length=5,
-                                     description="Spoken language (fr, nl, en, ar…)."),
-    digital: DigitalLevel | None = Parameter(
-        default=None, description="Highest digital requirement accepted (none = no digital)."),
+    q: str = Parameter(default="", max_length=500, description="Search words.",
+                       examples=[Example(summary="words", value="dettes loyer")]),
+    need: list[str] | None = Parameter(default=None, description="Need codes or ids "
+                                "(any of them; a need includes its sub-needs)."),
+    commune: str | None = Parameter(default=None, max_length=60,
+                                    description="A commune, former commune or postal code."),
+    nearby: bool = _flag("With `commune`: also the neighbouring communes."),
+    near: str | None = Parameter(default=None, max_length=60,
+                                 description="Where the person is: ranks closer services first."),
+    open_now: bool = _flag("Only services open now."),
+    open_today: bool = _flag("Only services with opening hours today."),
+    walk_in: bool = _flag("Only services where one can come without an appointment."),
+    free: bool = _flag("Only free services."),
+    step_free: bool = _flag("Only services with a step-free place."),
+    no_digital: bool = _flag("Only services that need no digital means."),
+    language: list[str] | None = Parameter(default=None,
+                                    description="Speaks any of these languages (fr, nl, en…)."),
+    audience: list[str] | None = Parameter(default=None,
+                                    description="Any of these audiences (jeunes, seniors…)."),
+    lang: Literal["fr", "nl", "en"] = Parameter(default="fr",
+                                                description="Language of names and snippets."),
     page: int = PageNumber, per_page: int = PerPage,
 ) -> Response[ServicePage]:
-    services = list(store.iter_services(db, status="active"))
-    scores: dict[str, float] = {}
-    if q and q.strip():
-        found = index.search(db, q, limit=max(1000, len(services)))
-        scores = {h.id: h.score for h in found.hits if h.kind == "service"}
-        services = sorted((s for s in services if s.id in scores), key=lambda s: -scores[s.id])
-    now = hours.now()
-    levels = ("none", "optional", "required")
-    wanted_terms = _term_ids(db, need) if need else None
-    regions = _regions(db)
-    openings = {s.id: hours.open_or_next(s.schedules, now, closures=s.closures,
-                                         open_on_public_holidays=s.open_on_public_holidays)
-                for s in services}
-    matches = [
-        s for s in services
-        if (wanted_terms is None or wanted_terms & set(s.needs))
-        and (organization_id is None or s.organization_id == str(organization_id))
-        and (region is None or region in regions.get(s.id, ()))
-        and (open_now is None or (openings[s.id][0] is not None) == open_now)
-        and (walk_in is None or s.access.walk_in == walk_in)
-        and (free is None or s.access.cost_free == free)
-        and (language is None or language in s.languages)
-        and (digital is None or levels.index(s.digital.level) <= levels.index(digital))
-    ]
-    terms = {t.id: t for t in store.list_terms(db)}
-
-    def top(term_id: str) -> str:
-        term = terms[term_id]
-        return terms[term.parent_id].code if term.parent_id else term.code
-
-    facets: dict[str, dict[str, int]] = {"need": {}, "region": {}, "access": {}}
-    for s in matches:
-        for code in {top(t) for t in s.needs if t in terms}:
-            facets["need"][code] = facets["need"].get(code, 0) + 1
-        for r in regions.get(s.id, ()):
-            facets["region"][r] = facets["region"].get(r, 0) + 1
-        for flag, on in (("walk_in", s.access.walk_in), ("free", s.access.cost_free),
-                         ("open_now", openings[s.id][0] is not None)):
-            if on:
-                facets["access"][flag] = facets["access"].get(flag, 0) + 1
+    filters = Filters(needs=need or [], commune=commune, nearby=nearby, open_now=open_now,
+                      open_today=open_today, walk_in=walk_in, free=free, step_free=step_free,
+                      no_digital=no_digital, languages=language or [],
+                      audiences=audience or [], kind="service")
+    found = index.search(db, q, filters=filters, near=near, lang=lang, limit=per_page,
+                         offset=(page - 1) * per_page, facets=True)
     orgs = {o.id: o.name for o in store.list_organizations(db)}
-    summaries = [
-        ServiceSummary(
-            id=s.id, name=s.name, description=s.description, organization_id=s.organization_id,
-            organization=orgs.get(s.organization_id, ""), needs=s.needs, status=s.status,
-            open_now=openings[s.id][0] is not None,
-            next_opening=None if openings[s.id][0] or not openings[s.id][1]
-            else openings[s.id][1].start,
-            score=scores.get(s.id))
-        for s in matches
-    ]
-    return _page_response(request, ServicePage, summaries, page, per_page, facets=facets)
+    items = []
+    for hit in found.hits:
+        service = store.get_service(db, hit.id)
+        items.append(ServiceSummary(
+            id=hit.id, name=hit.title, snippet=hit.snippet, description=service.description,
+            organization_id=service.organization_id,
+            organization=orgs.get(service.organization_id, ""), needs=hit.needs,
+            communes=hit.communes, open_now=hit.open_now, near=hit.near, score=hit.score))
+    total_pages = max(1, -(-found.total // per_page))
+    links = page_links(request, page, total_pages)
+    body = ServicePage(items=items, total=found.total, page=page, per_page=per_page,
+                       total_pages=total_pages, links=links,
+                       facets={name: {c.value: c.count for c in counts}
+                               for name, counts in found.facets.items()},
+                       corrected=found.corrected, did_you_mean=found.did_you_mean)
+    return Response(body, headers={"Link": link_header(links)})
 
 
 @get("/services/{service_id:uuid}", operation_id="get_service", tags=["services"],
@@ -309,46 +294,21 @@ def _getter(entity: str, cls: type, path: str, tag: str):
     return handler
 
 
-@get("/{kind:str}/{record_id:uuid}/history", operation_id="get_history", tags=["history"],
-     sync_to_thread=True, summary="Every recorded change of a record (staff keys)",
-     description="Who changed what and when: the audit trail, with the API key owner as actor. "
-                 "`kind` is services, organizations, locations, contacts or pathways.")
-def get_history(db: DB, caller: Who,
-                kind: Literal["services", "organizations", "locations", "contacts", "pathways"],
-                record_id: UUID) -> list[AuditEntry]:
-    require_role(caller, "staff")
-    entity = kind.removesuffix("s")
-    store.get(db, entity, str(record_id))  # 404 for an unknown record
-    return store.history(db, entity, str(record_id))
+def _history(entity: str, path: str, tag: str):
+    @get(f"{path}/{{record_id:uuid}}/history", operation_id=f"get_{entity}_history",
+         tags=[tag, "history"], sync_to_thread=True,
+         summary=f"Every recorded change of a {entity} (staff keys)",
+         description="Who changed what and when: the audit trail, with the API key's owner "
+                     "as actor. Values may include staff-only lines, hence a key is needed.")
+    def handler(db: DB, caller: Who, record_id: UUID) -> list[AuditEntry]:
+        require_role(caller, "staff")
+        store.get(db, entity, str(record_id))  # 404 for an unknown record
+        return store.history(db, entity, str(record_id))
+
+    return handler
 
 
 # --- writes ---------------------------------------------------------------------------------
-
-
-def _organizations_of(db: Database, record: Any) -> list[str | None]:
-    """The organisations a record belongs to, for permission checks."""
-    if isinstance(record, Organization):
-        return [record.id]
-    if isinstance(record, Pathway):
-        orgs = []
-        for step in record.steps:
-            try:
-                orgs.append(store.get_service(db, step.service_id).organization_id)
-            except NotFound:
-                pass  # an unknown service is reported by validation, with the step
-        return orgs
-    return [record.organization_id]
-
-
-def _check(db: Database, caller: Caller, before: Any, after: Any) -> None:
-    if caller.role != "admin" and (before is None or after is None) \
-            and isinstance(before or after, Organization):
-        require_role(caller, "admin")  # creating or deleting organisations is for admins
-    orgs = []
-    for record in (before, after):
-        if record is not None:
-            orgs += _organizations_of(db, record)
-    check_write(caller, orgs)
 
 
 EXAMPLES: dict[str, dict[str, Any]] = {
@@ -376,7 +336,7 @@ def _writers(entity: str, cls: type, path: str, tag: str) -> list:
     example = [Example(summary=f"a new {label}", value=EXAMPLES[entity])]
 
     def save(db: Database, index: SearchIndex, caller: Caller, before: Any, record: Any) -> Any:
-        _check(db, caller, before, record)
+        check_change(db, caller, before, record)
         saved = store.save(db, record, actor=caller.actor)
         _sync(index, db)
         return view(saved, caller)
@@ -417,7 +377,7 @@ def _writers(entity: str, cls: type, path: str, tag: str) -> list:
             description="Refused (409) while another record still uses it.")
     def remove(db: DB, index: Index, caller: Who, record_id: UUID) -> None:
         before = store.get(db, entity, str(record_id))
-        _check(db, caller, before, None)
+        check_change(db, caller, before, None)
         store.delete(db, entity, before.id, actor=caller.actor)
         _sync(index, db)
 
@@ -435,7 +395,7 @@ def replace_schedules(db: DB, index: Index, caller: Who, service_id: UUID,
                                   "closes_at": "12:00", "attending_type": "walk_in"}])])
                       ) -> list[Schedule]:
     before = store.get_service(db, str(service_id))
-    _check(db, caller, before, before)
+    check_change(db, caller, before, before)
     saved = store.save_service(db, msgspec.structs.replace(before, schedules=data),
                                actor=caller.actor)
     _sync(index, db)
@@ -447,7 +407,7 @@ def replace_schedules(db: DB, index: Index, caller: Who, service_id: UUID,
 def add_schedule(db: DB, index: Index, caller: Who, service_id: UUID,
                  data: Schedule) -> Schedule:
     before = store.get_service(db, str(service_id))
-    _check(db, caller, before, before)
+    check_change(db, caller, before, before)
     if any(row.id == data.id for row in before.schedules):
         raise Conflict(f"schedule {data.id!r} already exists")
     store.save_service(db, msgspec.structs.replace(before, schedules=[*before.schedules, data]),
@@ -462,7 +422,7 @@ def add_schedule(db: DB, index: Index, caller: Who, service_id: UUID,
 def delete_schedule(db: DB, index: Index, caller: Who, service_id: UUID,
                     schedule_id: str) -> None:
     before = store.get_service(db, str(service_id))
-    _check(db, caller, before, before)
+    check_change(db, caller, before, before)
     rows = [row for row in before.schedules if row.id != schedule_id]
     if len(rows) == len(before.schedules):
         raise NotFound("schedule", schedule_id)
@@ -482,9 +442,10 @@ api_router = Router(
     path="/api/v1",
     route_handlers=[
         api_index, list_services, get_service, list_organizations, list_locations,
-        list_contacts, list_pathways, list_needs, get_history, replace_schedules,
+        list_contacts, list_pathways, list_needs, replace_schedules,
         add_schedule, delete_schedule,
         *[_getter(e, c, p, t) for e, c, p, t in RECORDS if e != "service"],
+        *[_history(e, p, t) for e, c, p, t in RECORDS],
         *[h for e, c, p, t in RECORDS for h in _writers(e, c, p, t)],
     ],
     dependencies={"caller": Provide(provide_caller, sync_to_thread=True)},

@@ -178,6 +178,46 @@ def keys_revoke(db_path: Path, key_id: str):
     click.echo(f"revoked key {key.id} ({key.name})")
 
 
+@cli.command("import")
+@db_option
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["hsds-json", "hsds-ndjson", "hsds-csv",
+                                                    "oruk-json"]), default=None,
+              help="Input format (default: detected from the file or folder).")
+@click.option("--source", default=None,
+              help="Name of the source, kept in source ids (default: file or folder name).")
+def import_(db_path: Path, path: Path, fmt: str | None, source: str | None):
+    """Import HSDS 3 JSON/ndjson, an HSDS 1.x or Ohana CSV folder, or an Open Referral UK
+    feed, in one transaction; importing the same source again updates it."""
+    from .importer import load
+
+    try:
+        report = load(open_db(db_path), path, source=source, fmt=fmt, actor="import")
+    except OrientationError as exc:
+        raise click.ClickException(f"nothing imported, database unchanged: {exc}") from None
+    for line in report.lines():
+        click.echo(line)
+
+
+@cli.command("export")
+@db_option
+@click.option("--format", "fmt", type=click.Choice(["hsds-json", "ndjson", "csv"]),
+              default="hsds-json", show_default=True, help="Package format.")
+@click.option("--output", "-o", type=click.Path(path_type=Path), required=True,
+              help="File to write (a folder for csv).")
+@click.option("--complete", is_flag=True,
+              help="Include staff-only lines, confidential addresses and absence reasons "
+                   "(a backup, not for publication).")
+def export_(db_path: Path, fmt: str, output: Path, complete: bool):
+    """Export the directory as an HSDS 3.1 package that imports back unchanged."""
+    from .export import export
+
+    if not db_path.exists():
+        raise click.ClickException(f"no database at {db_path}")
+    counts = export(open_db(db_path), output, fmt, complete=complete)
+    click.echo(f"wrote {output}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+
+
 def main() -> None:  # pragma: no cover - console entry point
     cli()
 

@@ -103,3 +103,34 @@ class LiveServer:
 def live_server(db_path, tmp_path) -> Iterator[LiveServer]:
     with LiveServer(create_app(db_path, tmp_path / "index"), _free_port()) as server:
         yield server
+
+
+@pytest.fixture
+def api_keys(db_path):
+    """One API key per caller of the role x action matrix, made in the test's own database.
+
+    ``org`` is the organisation with the most services (the editor's own), ``other_org`` another
+    one; ``headers[role]`` is what each caller sends (anonymous sends nothing).
+    """
+    from types import SimpleNamespace
+
+    db = store.connect(db_path)
+    orgs = [row["organization_id"] for row in db.query(
+        "select organization_id, count(*) n from services group by organization_id "
+        "order by n desc, organization_id limit 2")]
+    headers = {"anonymous": {}}
+    for role, org in (("staff", None), ("editor", orgs[0]), ("other_editor", orgs[1]),
+                      ("admin", None)):
+        _, secret = store.create_api_key(db, name=f"Test {role}", organization_id=org,
+                                         role="editor" if role == "other_editor" else role,
+                                         actor="test")
+        headers[role] = {"Authorization": f"Bearer {secret}"}
+    db.close()
+    return SimpleNamespace(headers=headers, org=orgs[0], other_org=orgs[1])
+
+
+@pytest.fixture
+def api_client(db_path, tmp_path, api_keys) -> Iterator[TestClient]:
+    """A client of an app without rate limiting (tests send many requests a minute)."""
+    with TestClient(create_app(db_path, tmp_path / "index", settings={"rate_limit": 0})) as c:
+        yield c

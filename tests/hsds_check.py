@@ -63,3 +63,12 @@ def check_page(data: Any, kind: str, *, full: bool = False) -> None:
     }
     problems = errors(data, schema)
     assert not problems, "\n".join(problems[:20])
+
+
+def check_meta(data: Any) -> None:
+    """Assert ``data`` is a valid ``GET /`` answer of the HSDS OpenAPI description."""
+    spec = json.loads((HSDS / "openapi.json").read_text())
+    schema = spec["paths"]["/"]["get"]["responses"]["200"]["content"]["application/json"]
+    problems = errors(data, {**schema["schema"], "required": ["version", "profile",
+                                                              "openapi_url"]})
+    assert not problems, "\n".join(problems)

@@ -1,0 +1,234 @@
+"""Import of real directories (tests/data/, see its README for sources and licences), one
+transaction with errors naming file, row and field, re-import by source id, and export ->
+import round trips in every format."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import msgspec
+import pytest
+from click.testing import CliRunner
+from litestar.testing import TestClient
+
+from api.app import create_app
+from hsds_check import check, check_page
+from orientation import export, importer, store
+from orientation.cli import cli
+
+DATA = Path(__file__).parent / "data"
+OHANA = DATA / "ohana-sample" / "sample-csv"
+BALTIMORE = DATA / "baltimore-icarol" / "icarol-csv"
+HSDS_11 = DATA / "hsds-1.1-sample" / "all_resources"
+BRISTOL = DATA / "oruk-bristol" / "bristol_council.json"
+
+
+def everything(db) -> dict:
+    """Every record of the directory, as plain data."""
+    return {(entity, row["id"]): msgspec.to_builtins(store.get(db, entity, row["id"]))
+            for entity, (table, _, _) in store.ENTITIES.items()
+            for row in db.query(f"select id from [{table}]")}
+
+
+def reasons(report) -> dict[tuple[str, str], int]:
+    out: dict[tuple[str, str], int] = {}
+    for s in report.skipped:
+        out[(s.entity, s.reason)] = out.get((s.entity, s.reason), 0) + 1
+    return out
+
+
+# --- the real datasets ----------------------------------------------------------------------
+
+
+def test_ohana_sample_then_reimport_updates(empty_db):
+    assert importer.detect(OHANA) == "hsds-csv"
+    report = importer.load(empty_db, OHANA)
+    assert report.created == {"organization": 8, "location": 22, "contact": 31, "service": 23}
+    assert reasons(report) == {("holiday_schedule", "not a closure with real dates"): 4}
+    counts = store.counts(empty_db)
+    # a service given at a location gets that location's hours; "9am to 03:00" is overnight
+    service = next(s for s in store.list_services(empty_db) if s.schedules
+                   and any(r.closes_at == "24:00" for r in s.schedules))
+    assert any(r.opens_at == "00:00" and r.closes_at == "03:00" for r in service.schedules)
+    assert all(s.source_id.startswith("sample-csv:") for s in store.list_services(empty_db))
+
+    again = importer.load(empty_db, OHANA)
+    assert again.created == {}
+    assert again.updated == report.created
+    assert store.counts(empty_db) == counts
+
+
+def test_baltimore_icarol_export(db):
+    """748 orgs, 1,482 locations, 1,876 services, 737 contacts, into the seeded directory."""
+    before = store.counts(db)
+    report = importer.load(db, BALTIMORE, source="baltimore")
+    assert report.created == {"organization": 748, "location": 1482, "contact": 737,
+                              "service": 1875}
+    # the one service of 1,876 without a location has no organisation either
+    assert reasons(report) == {("service", "no organisation (no location either)"): 1}
+    after = store.counts(db)
+    assert after["service"] - before["service"] == 1875
+    imported = [s for s in store.list_services(db)
+                if (s.source_id or "").startswith("baltimore:")]
+    assert len(imported) == 1875
+    assert all(s.organization_id and s.location_ids for s in imported)
+    # iCarol categories map onto our needs where their words say so ("Food Pantries")
+    food = store.get_term_by_code(db, "aide-alimentaire").id
+    pantries = [s for s in imported if any("Food Pantr" in k for k in s.keywords)]
+    assert pantries and all(food in s.needs for s in pantries)
+    assert len([s for s in imported if s.needs]) > 1000
+
+
+def test_hsds_11_sample_package(empty_db):
+    report = importer.load(empty_db, HSDS_11)
+    assert report.created == {"organization": 10, "location": 10, "contact": 1,
+                              "service": 13}
+    assert reasons(report) == {("phone", "belongs to nothing"): 1}
+    service = store.get_service(empty_db, "c89eb05c-62dd-4b64-b494-0cc347b6ea7f")
+    assert service.name == "Never Homeless Helpline"
+    assert {r.byday for r in service.schedules} == {"MO", "TU", "WE"}
+    assert service.access.documents == ["Sample required document"]
+    assert service.languages == ["en", "es"]
+    assert service.closures[0].date_from.isoformat() == "2019-12-24"
+
+
+def test_open_referral_uk_feed(empty_db):
+    assert importer.detect(BRISTOL) == "oruk-json"
+    report = importer.load(empty_db, BRISTOL)
+    assert report.created == {"organization": 594, "service": 811}
+    assert reasons(report) == {("service", "no name"): 1, ("service", "no organisation"): 6}
+    for service in store.list_services(empty_db)[:50]:
+        assert "<p>" not in service.description  # the feed's HTML became plain text
+
+
+def test_imported_data_through_the_hsds_api(db_path, tmp_path):
+    db = store.connect(db_path)
+    importer.load(db, OHANA)
+    importer.load(db, HSDS_11)
+    db.close()
+    app = create_app(db_path, tmp_path / "index", settings={"rate_limit": 0})
+    with TestClient(app) as client:
+        page = client.get("/hsds/services?per_page=100&page=2").json()
+        check_page(page, "service")
+        db = store.connect(db_path)
+        imported = [s for s in store.list_services(db) if s.source_id]
+        assert len(imported) == 36
+        for service in imported:
+            body = client.get(f"/hsds/services/{service.id}").json()
+            check(body, "service")
+            for sal in body["service_at_locations"]:
+                check(client.get(f"/hsds/service_at_locations/{sal['id']}").json(),
+                      "service_at_location")
+        for org in {s.organization_id for s in imported}:
+            check(client.get(f"/hsds/organizations/{org}").json(), "organization")
+        found = client.get("/api/v1/services?q=homeless&per_page=5").json()
+        assert found["total"] > 0
+        db.close()
+
+
+# --- malformed input ------------------------------------------------------------------------
+
+
+def corrupt(tmp_path: Path, file: str, row: int, column: str, value: str) -> Path:
+    folder = tmp_path / "package"
+    shutil.copytree(OHANA, folder)
+    lines = (folder / file).read_text(encoding="utf-8").splitlines(keepends=True)
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO("".join(lines))))
+    rows[row - 1][rows[0].index(column)] = value
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    (folder / file).write_text(out.getvalue(), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("file, row, column, value, message", [
+    ("locations.csv", 3, "latitude", "north-ish", "is not a number"),
+    ("regular_schedules.csv", 4, "opens_at", "25:99", "not HH:MM"),
+])
+def test_malformed_csv_names_file_row_field_and_changes_nothing(db, tmp_path, file, row,
+                                                               column, value, message):
+    folder = corrupt(tmp_path, file, row, column, value)
+    before = everything(db)
+    generation = store.generation(db)
+    with pytest.raises(importer.ImportFailed) as failed:
+        importer.load(db, folder)
+    text = str(failed.value)
+    assert text.startswith(f"{file}, row {row}, field {column!r}: "), text
+    assert message in text
+    assert everything(db) == before and store.generation(db) == generation
+
+
+def test_malformed_json_and_ndjson(db, tmp_path):
+    before = everything(db)
+    bad = tmp_path / "broken.ndjson"
+    export.export(db, bad, "ndjson")
+    lines = bad.read_text(encoding="utf-8").splitlines()
+    lines[4] = lines[4][:-5]  # cut a line short
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(importer.ImportFailed, match=r"^broken.ndjson, row 5: not valid JSON"):
+        importer.load(db, bad)
+
+    wrong = tmp_path / "services.json"
+    services = list(export.services(db, export.ANONYMOUS))[:3]
+    services[1]["name"] = {"fr": "pas un texte"}
+    wrong.write_text(json.dumps(services), encoding="utf-8")
+    with pytest.raises(importer.ImportFailed, match=r"^services.json, row 2, field 'name'"):
+        importer.load(db, wrong)
+    assert everything(db) == before
+
+
+def test_cli_import_and_export(db_path, tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(cli, ["import", str(HSDS_11), "--db", str(db_path)])
+    assert result.exit_code == 0, result.output
+    assert "service: 13 new, 0 updated" in result.output
+    assert "skipped 1 phone(s): belongs to nothing" in result.output
+    out = tmp_path / "export.json"
+    result = runner.invoke(cli, ["export", "--format", "hsds-json", "-o", str(out),
+                                 "--db", str(db_path)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["version"] == "3.1"
+    folder = corrupt(tmp_path, "locations.csv", 2, "longitude", "far")
+    result = runner.invoke(cli, ["import", str(folder), "--db", str(db_path)])
+    assert result.exit_code == 1
+    assert "nothing imported, database unchanged: locations.csv, row 2, field 'longitude'" \
+        in result.output
+
+
+# --- export -> import -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt, name", [("hsds-json", "directory.json"),
+                                       ("ndjson", "directory.ndjson"), ("csv", "package")])
+def test_complete_export_round_trips(db, tmp_path, fmt, name, ):
+    counts = export.export(db, tmp_path / name, fmt, complete=True)
+    assert counts["services"] == store.counts(db)["service"]
+    target = store.connect(tmp_path / "copy.db")
+    report = importer.load(target, tmp_path / name)
+    assert report.skipped == []
+    assert everything(target) == everything(db)
+    again = importer.load(target, tmp_path / name)  # re-import: updates, no duplicates
+    assert again.created == {} and store.counts(target) == store.counts(db)
+    target.close()
+
+
+def test_public_export_leaves_out_staff_lines(db, tmp_path):
+    staff = [p.number for c in store.list_contacts(db) for p in c.phones
+             if p.visibility == "staff"]
+    confidential = [loc.address.street for loc in store.list_locations(db) if loc.confidential]
+    assert staff and confidential
+    export.export(db, tmp_path / "public.json", "hsds-json")
+    text = (tmp_path / "public.json").read_text(encoding="utf-8")
+    assert not [n for n in staff if n in text]
+    assert not [s for s in confidential if s in text]
+    for service in json.loads(text)["services"][:20]:
+        check(service, "service")
+    target = store.connect(tmp_path / "public.db")
+    report = importer.load(target, tmp_path / "public.json")
+    assert report.created["service"] == store.counts(db)["service"]
+    target.close()
