@@ -129,8 +129,28 @@ def api_keys(db_path):
     return SimpleNamespace(headers=headers, org=orgs[0], other_org=orgs[1])
 
 
+@pytest.fixture(scope="session")
+def seeded_index(seeded_template, tmp_path_factory) -> Path:
+    """The search index of the seeded template, built once (building one takes seconds)."""
+    from orientation.search import SearchIndex
+
+    path = tmp_path_factory.mktemp("seeded-index") / "index"
+    db = store.connect(seeded_template, migrate=False)
+    SearchIndex.create(path, db).close()
+    db.close()
+    return path
+
+
 @pytest.fixture
-def api_client(db_path, tmp_path, api_keys) -> Iterator[TestClient]:
+def index_dir(seeded_index, tmp_path) -> Path:
+    """A copy of the seeded index for this test's database copy (it syncs what follows)."""
+    target = tmp_path / "index"
+    shutil.copytree(seeded_index, target)
+    return target
+
+
+@pytest.fixture
+def api_client(db_path, index_dir, api_keys) -> Iterator[TestClient]:
     """A client of an app without rate limiting (tests send many requests a minute)."""
-    with TestClient(create_app(db_path, tmp_path / "index", settings={"rate_limit": 0})) as c:
+    with TestClient(create_app(db_path, index_dir, settings={"rate_limit": 0})) as c:
         yield c

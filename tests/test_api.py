@@ -363,8 +363,8 @@ def test_etag_and_cache_control(api_client, api_keys):
     assert api_client.get("/api/v1/needs", headers={"If-None-Match": etag}).status_code == 200
 
 
-def test_cors_for_configured_partners(db_path, tmp_path):
-    app = create_app(db_path, tmp_path / "index",
+def test_cors_for_configured_partners(db_path, index_dir):
+    app = create_app(db_path, index_dir,
                      settings={"cors_origins": "https://partenaire.example.be"})
     with TestClient(app) as client:
         preflight = client.options("/api/v1/services", headers={
@@ -378,8 +378,8 @@ def test_cors_for_configured_partners(db_path, tmp_path):
         assert "access-control-allow-origin" not in other.headers
 
 
-def test_rate_limit_answers_429_with_retry_after(db_path, tmp_path):
-    with TestClient(create_app(db_path, tmp_path / "index", settings={"rate_limit": 3})) as c:
+def test_rate_limit_answers_429_with_retry_after(db_path, index_dir):
+    with TestClient(create_app(db_path, index_dir, settings={"rate_limit": 3})) as c:
         statuses = [c.get("/api/v1/needs").status_code for _ in range(4)]
         assert statuses == [200, 200, 200, 429]
         limited = c.get("/hsds/")
@@ -409,13 +409,13 @@ def test_openapi_document(api_client):
 
 
 @pytest.mark.parametrize("role", ["anonymous", "admin"])
-def test_schemathesis_finds_no_server_errors(db_path, tmp_path, api_keys, role):
+def test_schemathesis_finds_no_server_errors(db_path, index_dir, api_keys, role):
     """A short, bounded property-based run over every operation, without a key and with an
     admin key (so writes get past authentication): no 5xx, ever."""
     import schemathesis
     from hypothesis import HealthCheck, given, settings
 
-    app = create_app(db_path, tmp_path / "index", settings={"rate_limit": 0})
+    app = create_app(db_path, index_dir, settings={"rate_limit": 0})
     with TestClient(app) as client:
         raw = client.get("/schema/openapi.json").json()
     schema = schemathesis.openapi.from_dict(raw)
@@ -450,3 +450,31 @@ def test_schemathesis_finds_no_server_errors(db_path, tmp_path, api_keys, role):
     assert sum(seen.values()) >= 2 * operations  # it really ran: 2xx and 4xx answers alike
     assert seen[2] and seen[4]
     print(f"schemathesis: {operations} operations, answers by class {dict(seen)}")
+
+
+def test_keys_from_the_cli(db_path, index_dir, api_keys):
+    """A key is shown once by `orientation keys create`, works at once, and stops when revoked."""
+    from click.testing import CliRunner
+
+    from orientation.cli import cli
+
+    runner = CliRunner()
+    made = runner.invoke(cli, ["keys", "create", "--db", str(db_path), "--name", "EPN Wavre",
+                               "--role", "editor", "--organization", api_keys.org])
+    assert made.exit_code == 0, made.output
+    secret = made.output.strip().splitlines()[-1]
+    assert secret.startswith("ori_")
+    listed = runner.invoke(cli, ["keys", "list", "--db", str(db_path)])
+    assert "EPN Wavre" in listed.output and secret not in listed.output
+    db = store.connect(db_path)
+    assert secret not in json.dumps([list(r.values()) for r in db.query("select * from api_keys")])
+    db.close()
+    with TestClient(create_app(db_path, index_dir, settings={"rate_limit": 0})) as client:
+        assert client.get("/api/v1/", headers={"X-API-Key": secret}).json()["role"] == "editor"
+        key_id = made.output.split()[2]
+        revoked = runner.invoke(cli, ["keys", "revoke", "--db", str(db_path), key_id])
+        assert revoked.exit_code == 0, revoked.output
+        assert_problem(client.get("/api/v1/", headers={"X-API-Key": secret}), 401)
+    bad = runner.invoke(cli, ["keys", "create", "--db", str(db_path), "--name", "X",
+                              "--role", "editor"])
+    assert bad.exit_code == 1 and "needs an organisation" in bad.output

@@ -103,12 +103,12 @@ def test_open_referral_uk_feed(empty_db):
         assert "<p>" not in service.description  # the feed's HTML became plain text
 
 
-def test_imported_data_through_the_hsds_api(db_path, tmp_path):
+def test_imported_data_through_the_hsds_api(db_path, index_dir):
     db = store.connect(db_path)
     importer.load(db, OHANA)
     importer.load(db, HSDS_11)
     db.close()
-    app = create_app(db_path, tmp_path / "index", settings={"rate_limit": 0})
+    app = create_app(db_path, index_dir, settings={"rate_limit": 0})
     with TestClient(app) as client:
         page = client.get("/hsds/services?per_page=100&page=2").json()
         check_page(page, "service")
