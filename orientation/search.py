@@ -59,6 +59,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import html
+import logging
 import re
 import shutil
 import threading
@@ -81,6 +82,8 @@ from .scoring import Snapshot
 
 __all__ = ["AUDIENCES", "FLAGS", "FacetCount", "Filters", "Hit", "Need", "Results",
            "SearchIndex", "snippet"]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_SYNONYMS = Path(__file__).resolve().parent.parent / "seed" / "synonyms.txt"
 
@@ -176,6 +179,7 @@ class SearchIndex:
         self._snapshot: Snapshot | None = None
         self._commits = 0
         self._cache: OrderedDict[tuple, Results] = OrderedDict()
+        self._cache_lock = threading.Lock()
         self.synonyms_path = DEFAULT_SYNONYMS if synonyms_path is None else Path(synonyms_path)
         self._synonyms_mtime: float | None = None
         self._synonyms = Synonyms()
@@ -315,7 +319,8 @@ class SearchIndex:
         new = Snapshot(self._ix.searcher(), generation, terms)
         with self._swap_lock:
             old, self._snapshot = self._snapshot, new
-            self._cache.clear()
+            with self._cache_lock:
+                self._cache.clear()
             if old is not None:
                 old.retired = True
                 if old.users == 0:
@@ -344,9 +349,15 @@ class SearchIndex:
         except OSError:
             mtime = None
         if mtime != self._synonyms_mtime:
-            self._synonyms = Synonyms.load(self.synonyms_path if mtime else None)
             self._synonyms_mtime = mtime
-            self._cache.clear()
+            try:
+                self._synonyms = Synonyms.load(self.synonyms_path if mtime else None)
+            except (ValueError, OSError, UnicodeDecodeError) as exc:
+                # A mistake while editing the file must not stop search: keep the rules
+                # already loaded and say what is wrong.
+                log.warning("synonyms not reloaded from %s: %s", self.synonyms_path, exc)
+            with self._cache_lock:
+                self._cache.clear()
         return self._synonyms
 
     # -- searching
@@ -384,15 +395,19 @@ class SearchIndex:
         with self._use(db) as snap:
             key = (snap.generation, query, msgspec.json.encode(filters), near, lang, limit,
                    offset, facets, pathways_first, at.replace(second=0, microsecond=0))
-            if use_cache and key in self._cache:
-                self._cache.move_to_end(key)
-                return self._cache[key]
+            if use_cache:
+                with self._cache_lock:  # shared by the readers of every snapshot
+                    cached = self._cache.get(key)
+                    if cached is not None:
+                        self._cache.move_to_end(key)
+                        return cached
             results = self._search(snap, synonyms, query, filters, near_communes, at, lang,
                                    limit, offset, facets, pathways_first)
             if use_cache:
-                self._cache[key] = results
-                if len(self._cache) > RESULT_CACHE_SIZE:
-                    self._cache.popitem(last=False)
+                with self._cache_lock:
+                    self._cache[key] = results
+                    if len(self._cache) > RESULT_CACHE_SIZE:
+                        self._cache.popitem(last=False)
             return results
 
     def _near(self, near: str | None) -> tuple[str, set[str]] | None:

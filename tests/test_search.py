@@ -139,6 +139,10 @@ def test_synonyms_file_is_reloaded_when_edited(db, tmp_path):
     stat = synonyms.stat()
     os.utime(synonyms, (stat.st_atime, stat.st_mtime + 5))
     assert sid("solidaris-bruxelles-affiliation") in all_ids(index, db, "zorgloket")
+    # A broken edit keeps the rules already loaded (and logs why).
+    synonyms.write_text("zorgloket\n", encoding="utf-8")
+    os.utime(synonyms, (stat.st_atime, stat.st_mtime + 10))
+    assert sid("solidaris-bruxelles-affiliation") in all_ids(index, db, "zorgloket")
     index.close()
 
 
