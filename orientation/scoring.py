@@ -143,20 +143,27 @@ class Snapshot:
         return scores
 
     def phrase(self, phrase: Phrase) -> np.ndarray:
-        words = [self.word(w) for w in phrase]
-        if len(words) == 1:
-            return words[0]
-        every = np.logical_and.reduce([w > 0 for w in words])
-        return np.where(every, np.sum(words, axis=0), 0.0)
+        total = self.word(phrase[0])
+        if len(phrase) > 1:
+            every = total > 0
+            for word in phrase[1:]:
+                scores = self.word(word)
+                every &= scores > 0
+                total += scores
+            total[~every] = 0.0
+        return total
 
     def group(self, group: Group) -> np.ndarray:
         """The best phrase of the group, plus TIEBREAK times the others (DisMax)."""
-        scores = [self.phrase(p) for p in group]
-        if len(scores) == 1:
-            return scores[0]
-        stack = np.vstack(scores)
-        best = stack.max(axis=0)
-        return best + TIEBREAK * (stack.sum(axis=0) - best)
+        best = self.phrase(group[0])
+        if len(group) == 1:
+            return best
+        total = best.copy()
+        for phrase in group[1:]:
+            scores = self.phrase(phrase)
+            total += scores
+            np.maximum(best, scores, out=best)
+        return best + TIEBREAK * (total - best)
 
     # -- filters
 
