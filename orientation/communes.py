@@ -12,7 +12,7 @@ Addresses name a commune, a former commune (Laeken, Limal, Genval) or a postal c
 
 from __future__ import annotations
 
-import unicodedata
+from . import analysis
 
 BRUSSELS = (
     "Anderlecht", "Auderghem", "Berchem-Sainte-Agathe", "Bruxelles", "Etterbeek", "Evere",
@@ -119,7 +119,7 @@ ALIASES = {
     "Lillois": "Braine-l'Alleud", "Lillois-Witterzée": "Braine-l'Alleud", "Baulers": "Nivelles",
     "Clabecq": "Tubize", "Oisquercq": "Tubize", "Saintes": "Tubize", "Wauthier-Braine":
     "Braine-le-Château", "Ohain": "Lasne", "Plancenoit": "Lasne", "Jodoigne-Souveraine":
-    "Jodoigne", "Tourinnes-la-Grosse": "Beauvechain", "Mont-Saint-Guibert": "Mont-Saint-Guibert",
+    "Jodoigne", "Tourinnes-la-Grosse": "Beauvechain",
     "Tilly": "Villers-la-Ville", "Ways": "Genappe", "Loupoigne": "Genappe",
 }
 
@@ -129,12 +129,10 @@ COMMUNES = BRUSSELS + BRABANT_WALLON
 
 
 def fold(text: str) -> str:
-    """Lowercase ASCII with hyphens and apostrophes as spaces: the key names are compared on."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    for sep in "-'’_.":
-        text = text.replace(sep, " ")
-    return " ".join(text.split())
+    """Lowercase ASCII words, the key names are compared on: "Braine-l'Alleud" and
+    "braine l alleud" are the same commune, "St-Gilles" is "Saint-Gilles"."""
+    short = {"st": "saint", "ste": "sainte"}
+    return " ".join(short.get(w, w) for w in analysis.words(text))
 
 
 _BY_KEY: dict[str, str] = {}

@@ -572,6 +572,8 @@ def test_communes_table():
     assert communes.commune("Laeken") == "Bruxelles"
     assert communes.commune("Bruxelles", "1050") == "Ixelles"
     assert communes.commune("louvain la neuve") == "Ottignies-Louvain-la-Neuve"
+    assert communes.commune("St-Josse") == "Saint-Josse-ten-Noode"
+    assert communes.commune("Court-St-Étienne") == "Court-Saint-Étienne"
     assert "Saint-Gilles" in communes.near("Ixelles")
     assert "Jette" not in communes.near("Ixelles")
     assert not communes.near("Atlantis")
