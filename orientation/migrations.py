@@ -201,3 +201,46 @@ def m050_unmet_searches(db: Database) -> None:
         pk=("week", "channel", "terms"),
         not_null={"zero", "low"},
     )
+
+
+@migrations()
+def m060_staff_console(db: Database) -> None:
+    # Failed staff logins, to slow down password guessing. The key is a hash of the username
+    # or of the address, never the address itself; rows older than the window are purged.
+    db["login_failures"].create({"key": str, "at": str}, not_null={"key", "at"})
+    db["login_failures"].create_index(["key", "at"])
+    # "Cette information est fausse" / dead ends, from the kiosk (one tap) and the staff
+    # console. Nothing about who reported: the channel, the day and what is wrong.
+    db["problem_reports"].create(
+        {
+            "id": str, "service_id": str, "organization_id": str, "kind": str, "note": str,
+            "channel": str, "created_at": str, "status": str, "closed_at": str,
+            "closed_by": str,
+        },
+        pk="id",
+        # No foreign key: deleting a service is never blocked by old reports (their lists join
+        # on services, so a deleted service's reports simply disappear from the queue).
+        not_null={"service_id", "organization_id", "kind", "channel", "created_at", "status"},
+    )
+    db["problem_reports"].create_index(["organization_id", "status"])
+    db["problem_reports"].create_index(["service_id"])
+    # Slips handed out, counted per reference code, day and channel: what the slip pointed to,
+    # never who took it. A code is derived from the slip's content (same steps, same code).
+    db["issued_slips"].create(
+        {"code": str, "day": str, "channel": str, "pathway_id": str, "services": str,
+         "count": int},
+        pk=("code", "day", "channel"),
+        not_null={"services", "count"},
+    )
+    db["issued_slips"].create_index(["pathway_id"])
+    # What became of a referral, marked by the receiving service from the slip's code alone.
+    db["referral_outcomes"].create(
+        {
+            "id": str, "code": str, "day": str, "outcome": str, "reason": str,
+            "pathway_id": str, "organization_id": str,
+        },
+        pk="id",
+        not_null={"code", "day", "outcome"},
+    )
+    db["referral_outcomes"].create_index(["code"])
+    db["referral_outcomes"].create_index(["pathway_id"])
