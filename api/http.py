@@ -17,6 +17,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
 from litestar.datastructures import State
 from litestar.exceptions import (
     HTTPException,
@@ -51,7 +53,7 @@ MAX_BODY = 256 * 1024
 # --- who is calling -------------------------------------------------------------------------
 
 
-def secret_from(request: Request) -> str | None:
+def secret_from(request: ASGIConnection) -> str | None:
     """The API key sent as ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``."""
     header = request.headers.get("authorization")
     if header:
@@ -61,6 +63,15 @@ def secret_from(request: Request) -> str | None:
                                          headers={"WWW-Authenticate": "Bearer"})
         return value.strip()
     return request.headers.get("x-api-key") or None
+
+
+def key_required(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """Router guard: writes (and handlers marked ``opt={"needs_key": True}``) without any key
+    get 401 at once, before the body is read, so an anonymous caller never learns more."""
+    reads = set(getattr(handler, "http_methods", ())) <= {"GET", "HEAD", "OPTIONS"}
+    if (not reads or handler.opt.get("needs_key")) and secret_from(connection) is None:
+        raise NotAuthorizedException("an API key is needed (Authorization: Bearer <key>)",
+                                     headers={"WWW-Authenticate": "Bearer"})
 
 
 def provide_caller(request: Request, db: Database) -> Caller:

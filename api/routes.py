@@ -34,7 +34,15 @@ from orientation.models import (
 )
 from orientation.search import Filters, SearchIndex
 
-from .http import MAX_BODY, MIDDLEWARE, link_header, log, page_links, provide_caller
+from .http import (
+    MAX_BODY,
+    MIDDLEWARE,
+    key_required,
+    link_header,
+    log,
+    page_links,
+    provide_caller,
+)
 
 T = TypeVar("T")
 #: Explicit dependency markers (the per-request connection, the search index, the caller).
@@ -296,6 +304,7 @@ def _getter(entity: str, cls: type, path: str, tag: str):
 
 def _history(entity: str, path: str, tag: str):
     @get(f"{path}/{{record_id:uuid}}/history", operation_id=f"get_{entity}_history",
+         opt={"needs_key": True},
          tags=[tag, "history"], sync_to_thread=True,
          summary=f"Every recorded change of a {entity} (staff keys)",
          description="Who changed what and when: the audit trail, with the API key's owner "
@@ -364,6 +373,7 @@ def _writers(entity: str, cls: type, path: str, tag: str) -> list:
                    summary="change one field", value={"status": "inactive"})]),
                ) -> cls:  # type: ignore[valid-type]
         before = store.get(db, entity, str(record_id))
+        check_change(db, caller, before, before)  # 403 before any word about the body
         merged = {**msgspec.to_builtins(before), **data, "id": before.id}
         try:
             record = msgspec.convert(merged, cls)
@@ -449,6 +459,7 @@ api_router = Router(
         *[h for e, c, p, t in RECORDS for h in _writers(e, c, p, t)],
     ],
     dependencies={"caller": Provide(provide_caller, sync_to_thread=True)},
+    guards=[key_required],
     middleware=MIDDLEWARE,
     request_max_body_size=MAX_BODY,
 )

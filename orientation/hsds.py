@@ -51,7 +51,8 @@ REGION_LABELS = {
 }
 LANGUAGE_NAMES = {"fr": "Français", "nl": "Nederlands", "en": "English", "ar": "العربية",
                   "de": "Deutsch", "es": "Español", "tr": "Türkçe", "ro": "Română",
-                  "pl": "Polski", "pt": "Português", "ru": "Русский", "uk": "Українська"}
+                  "pl": "Polski", "pt": "Português", "ru": "Русский",
+                  "uk": "Українська"}
 
 #: The Belgian profile: every extension field, where it appears and what it means.
 PROFILE: dict[str, Any] = {

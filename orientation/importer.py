@@ -220,7 +220,10 @@ def _read_oruk(path: Path) -> Bundle:
     """Open Referral UK list items: services with their organisation, nothing nested."""
     bundle = Bundle()
     orgs: dict[str, dict] = {}
-    for n, item in enumerate(_json(path), start=1):
+    items = _json(path)
+    if not isinstance(items, list):
+        raise ImportFailed(path.name, None, None, "expected a list of services")
+    for n, item in enumerate(items, start=1):
         _tag(item, path.name, n)
         name = (item.get("name") or "").strip()
         org = item.get("organization")
@@ -276,15 +279,6 @@ def _split(value: str) -> list[str]:
 def _read_tabular(folder: Path) -> Bundle:
     """HSDS 3.x, HSDS 1.x and Ohana CSV packages (their column names differ a little)."""
     bundle = Bundle()
-    name = {key: next((n for n in names if (folder / n).exists()), names[0])
-            for key, names in {
-                "orgs": ("organizations.csv",), "locs": ("locations.csv",),
-                "svcs": ("services.csv",),
-                "addr": ("addresses.csv", "physical_addresses.csv"),
-                "sal": ("service_at_locations.csv", "service_at_location.csv",
-                        "services_at_location.csv"),
-                "sched": ("schedules.csv", "regular_schedules.csv"),
-            }.items()}
     orgs = _rows(folder, "organizations.csv")
     locations = _rows(folder, "locations.csv")
     services = _rows(folder, "services.csv")
@@ -314,7 +308,8 @@ def _read_tabular(folder: Path) -> Bundle:
                 "description": row.get("description", ""),
                 "parent_id": row.get("parent_id") or None,
                 "taxonomy_id": row.get("taxonomy_id") if row.get("code") else None,
-                "taxonomy": row.get("taxonomy") or row.get("vocabulary"), "_at": (name_of(folder, "taxonomy_terms.csv", "taxonomy.csv"), n)}
+                "taxonomy": row.get("taxonomy") or row.get("vocabulary"),
+                "_at": (name_of(folder, "taxonomy_terms.csv", "taxonomy.csv"), n)}
         for key in ("be_labels", "be_descriptions"):
             if row.get(key):
                 term[key] = _cell_json(row, key, term["_at"])

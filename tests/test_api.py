@@ -278,6 +278,18 @@ def test_bad_writes_change_nothing(api_client, api_keys, db, db_path, case):
     assert snapshot(db_path) == before
 
 
+def test_without_a_key_writes_are_401_whatever_the_body(api_client, db, db_path):
+    service = store.list_services(db)[0]
+    before = snapshot(db_path)
+    for method, url, body in (("PATCH", f"/api/v1/services/{service.id}", {"name": 3}),
+                              ("POST", "/api/v1/services", [1]),
+                              ("DELETE", f"/api/v1/services/{service.id}", None)):
+        response = api_client.request(method, url, json=body)
+        assert_problem(response, 401)
+        assert response.headers["www-authenticate"] == "Bearer"
+    assert snapshot(db_path) == before
+
+
 def test_validation_errors_name_the_field(api_client, api_keys):
     response = api_client.post("/api/v1/organizations", headers=api_keys.headers["admin"],
                                json={"name": "X", "description": "Y", "phones": [{"nb": 1}]})
