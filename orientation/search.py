@@ -58,11 +58,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import html
 import logging
 import re
 import shutil
 import threading
+import time
 from collections import Counter, OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
@@ -182,6 +184,8 @@ class SearchIndex:
         self._cache_lock = threading.Lock()
         self.synonyms_path = DEFAULT_SYNONYMS if synonyms_path is None else Path(synonyms_path)
         self._synonyms_mtime: float | None = None
+        self._synonyms_checked = float("-inf")
+        self.synonyms_check_seconds = 2.0
         self._synonyms = Synonyms()
         self._load_synonyms()
         # The word list for typo correction takes ~2 s to load: start now, off the request.
@@ -344,6 +348,12 @@ class SearchIndex:
                     snapshot.close()
 
     def _load_synonyms(self) -> Synonyms:
+        # A stat() per search can stall for tens of milliseconds on a busy disk: look at the
+        # file at most every ``synonyms_check_seconds``.
+        now = time.monotonic()
+        if now - self._synonyms_checked < self.synonyms_check_seconds:
+            return self._synonyms
+        self._synonyms_checked = now
         try:
             mtime = self.synonyms_path.stat().st_mtime
         except OSError:
@@ -772,23 +782,24 @@ def _clear(directory: Path) -> None:
 _MARK = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿŒœ0-9]+")
 
 
+@functools.lru_cache(maxsize=65536)
+def _stems_of(word: str) -> frozenset[str]:
+    folded = analysis.fold(word)
+    return frozenset(analysis.stem(folded, lang) for lang in LANGS)
+
+
 def snippet(text: str, stems: set[str], *, words: int = 30) -> str:
-    """About ``words`` words of ``text`` around its best match, HTML-escaped, with the words
-    whose stem was searched wrapped in <mark>…</mark>."""
+    """About ``words`` words of ``text``, HTML-escaped, with the words whose stem was searched
+    wrapped in <mark>…</mark>: the beginning when it has a match, else the passage with the
+    most matches."""
     tokens = list(_MARK.finditer(text))
     if not tokens:
         return html.escape(text)
-
-    def hit(m: re.Match) -> bool:
-        folded = analysis.fold(m.group())
-        return any(analysis.stem(folded, lang) in stems for lang in LANGS)
-
-    marks = [hit(m) for m in tokens]
+    marks = [not _stems_of(m.group()).isdisjoint(stems) for m in tokens]
     start = 0
-    if len(tokens) > words and any(marks):
-        best = max(range(len(tokens) - words + 1),
-                   key=lambda i: (sum(marks[i:i + words]), -i))
-        start = max(0, min(best, marks.index(True) if sum(marks[:words]) else best))
+    if len(tokens) > words and any(marks) and not any(marks[:words]):
+        start = max(range(len(tokens) - words + 1),
+                    key=lambda i: (sum(marks[i:i + words]), -i))
     end = min(len(tokens), start + words)
     begin = tokens[start].start() if start else 0
     finish = tokens[end - 1].end() if end < len(tokens) else len(text)

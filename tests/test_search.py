@@ -133,6 +133,7 @@ def test_synonyms_file_is_reloaded_when_edited(db, tmp_path):
     synonyms = tmp_path / "synonyms.txt"
     shutil.copy(DEFAULT_SYNONYMS, synonyms)
     index = SearchIndex.create(tmp_path / "index", db, synonyms_path=synonyms)
+    index.synonyms_check_seconds = 0  # look at the file on every search
     assert index.search(db, "zorgloket").total == 0
     synonyms.write_text(synonyms.read_text(encoding="utf-8") + "\nzorgloket, mutuelle\n",
                         encoding="utf-8")
