@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # System packages the browser, slip and audio tests use (Debian names; no browser downloads).
 DEBS := chromium poppler-utils espeak-ng fonts-dejavu-core fonts-noto-core
 
-.PHONY: run test venv system-deps bench check clean
+.PHONY: run test venv system-deps bench check clean messages
 
 $(BIN)/orientation: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ bench: venv
 
 check: venv
 	$(BIN)/orientation check
+
+# Kiosk languages: re-extract the French source strings, update every catalogue, compile the .mo
+# files (committed, so a fresh clone runs without this step).
+messages: venv
+	$(BIN)/pybabel extract -F kiosk/babel.cfg -k _n:1,2 -k _ --no-wrap --sort-output --omit-header --no-location -o kiosk/locale/messages.pot .
+	$(BIN)/pybabel update -i kiosk/locale/messages.pot -d kiosk/locale -D messages --no-wrap --no-fuzzy-matching
+	$(BIN)/pybabel compile -d kiosk/locale -D messages --statistics
 
 clean:
 	rm -rf $(VENV) data build *.egg-info

@@ -15,6 +15,7 @@ from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
+from litestar.exceptions import NotFoundException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 from sqlite_utils import Database
@@ -103,7 +104,7 @@ def create_app(
     from api.hsds import hsds_router
     from api.http import EXCEPTION_HANDLERS
     from api.routes import api_router
-    from kiosk.routes import kiosk_router, template_config
+    from kiosk.routes import kiosk_router, not_found, template_config
 
     config = {**DEFAULTS, **(settings or {})}
 
@@ -125,7 +126,9 @@ def create_app(
         route_handlers=[healthz, api_router, hsds_router, kiosk_router],
         openapi_config=openapi_config(),
         cors_config=cors_config(config.get("cors_origins") or ""),
-        exception_handlers=EXCEPTION_HANDLERS,
+        # Unknown pages outside the API get the kiosk's plain-words page, not JSON.
+        exception_handlers={**EXCEPTION_HANDLERS,
+                            NotFoundException: not_found(EXCEPTION_HANDLERS[Exception])},
         dependencies={"db": Provide(provide_db), "index": Provide(provide_index, sync_to_thread=False)},
         lifespan=[lifespan],
         state=State({"db_path": Path(db_path), "index_dir": Path(index_dir), "settings": config}),

@@ -1,33 +1,534 @@
-"""Kiosk pages (first version: the home screen; issue #5 builds the full kiosk)."""
+"""The public kiosk: big, calm pages for a touch screen, in four languages.
+
+Screens: home (ten needs), a need (pathways first, then services near the kiosk, open now and
+walk-in first), search with an on-screen keyboard, a service, a pathway, the slip (preview and
+print), and "Parler à une personne" (present on every screen). Pages are server-rendered; htmx
+swaps a fragment (``_*.html``) where only part of a screen changes (result pages, the help
+request's status, the print result), and every ``hx-get`` also has a real ``href``.
+
+The kiosk calls ``orientation`` directly (never the HTTP API) and stores nothing about the
+person: the only cookie is the language, cleared by the idle reset.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
-from litestar import Router, get
+import msgspec
+from litestar import MediaType, Request, Response, Router, get, post
 from litestar.contrib.jinja import JinjaTemplateEngine
-from litestar.response import Template
+from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlite_utils import Database
 
-from orientation import store
+from orientation import communes, geo, helpdesk, hours, printing, speech, store, unmet
+from orientation import slip as slips
+from orientation.access import ANONYMOUS, view
+from orientation.errors import InvalidData, NotFound, OrientationError
+from orientation.models import Pathway, Service
+from orientation.search import Filters, SearchIndex
+
+from . import i18n
 
 HERE = Path(__file__).parent
+DB = NamedDependency[Database]
+Index = NamedDependency[SearchIndex]
+#: Cards per page: what fits a 1080 × 1920 portrait screen at 34 px text without scrolling.
+PAGE_SIZE = 4
+LANG_COOKIE = "lang"
+IN_PERSON = ("walk_in", "appointment")
 
 
-def template_config() -> TemplateConfig:
-    return TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine)
+def template_config(*more_directories: Path) -> TemplateConfig:
+    """Jinja templates of the kiosk (and of other HTML areas), with the languages installed."""
+    return TemplateConfig(
+        directory=[HERE / "templates", *more_directories], engine=JinjaTemplateEngine,
+        engine_callback=lambda engine: i18n.install(engine.engine),
+    )
 
 
-@get("/", sync_to_thread=True)
-def home(db: Database) -> Template:
+# --- Request context ------------------------------------------------------------------------
+
+
+def language(request: Request) -> str:
+    """?lang= (a QR code opened on a phone) wins over the cookie; French by default."""
+    asked = request.query_params.get("lang")
+    if asked in i18n.LANGUAGES:
+        return asked
+    cookie = request.cookies.get(LANG_COOKIE)
+    return cookie if cookie in i18n.LANGUAGES else i18n.DEFAULT
+
+
+def settings(request: Request) -> dict[str, Any]:
+    return request.app.state.settings
+
+
+def _here(request: Request) -> str:
+    """The current page (path and query without lang) for the language links."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return request.url.path + (f"?{urlencode(query)}" if query else "")
+
+
+def screen(request: HTMXRequest, template: str, *, fragment: str | None = None,
+           status_code: int = 200, **context: Any) -> Template:
+    """A kiosk page, or only its fragment when htmx asks for it."""
+    lang = language(request)
+    config = settings(request)
+    px_per_mm = float(config["kiosk_px_per_mm"])
+    context = {
+        "lang": lang, "dir": i18n.direction(lang), "here": _here(request),
+        # EN 301 549 5.1.4: capital height >= 6.1 mm; DejaVu Sans caps are 0.73 em tall.
+        "text_px": max(24, math.ceil(6.1 * px_per_mm / 0.73)),
+        "target_px": math.ceil(20 * px_per_mm), "gap_px": math.ceil(2 * px_per_mm),
+        "idle_seconds": int(config["idle_seconds"]),
+        "warning_seconds": int(config["idle_warning_seconds"]),
+        **context,
+    }
+    name = fragment if fragment and request.htmx else template
+    cookies = []
+    if request.query_params.get("lang") in i18n.LANGUAGES:
+        cookies.append(Cookie(key=LANG_COOKIE, value=lang, httponly=True, samesite="lax"))
+    return Template(name, context=context, status_code=status_code, cookies=cookies)
+
+
+def _page(value: int) -> int:
+    return max(1, min(int(value), 1000))
+
+
+# --- Cards: one line in plain words per service or pathway ----------------------------------
+
+
+class Card(msgspec.Struct, kw_only=True):
+    kind: str  # "service" | "pathway"
+    id: str
+    title: str
+    title_lang: str
+    organization: str | None = None
+    place: str | None = None  # commune of the nearest location
+    when: str | None = None
+    open_now: bool = False
+    walk_in: bool = False
+    free: bool = True
+    near: bool = False
+    distance_km: float | None = None
+    pictogram: str | None = None
+
+
+class Kiosk(msgspec.Struct, kw_only=True):
+    """What ranking needs to know about where the kiosk stands, computed once per request."""
+
+    commune: str
+    near: set[str]
+    origin: geo.Point | None
+    at: dt.datetime
+
+
+def _kiosk(request: Request, db: DB) -> Kiosk:
+    commune = str(settings(request)["kiosk_commune"])
+    return Kiosk(commune=commune, near=communes.near(commune),
+                 origin=geo.locate_commune(db, commune), at=hours.now())
+
+
+def service_card(db: DB, service: Service, kiosk: Kiosk, lang: str,
+                 pictograms: dict[str, str]) -> Card:
+    places = [view(store.get_location(db, i), ANONYMOUS) for i in service.location_ids]
+    location, distance = geo.nearest(places, kiosk.origin)
+    town = None
+    if location is not None and location.address is not None:
+        town = communes.commune(location.address.city, location.address.postal_code) \
+            or location.address.city
+    walk_in_rows = [s for s in service.schedules if s.attending_type == "walk_in"]
+    open_now = hours.is_open(walk_in_rows, kiosk.at, closures=service.closures,
+                             open_on_public_holidays=service.open_on_public_holidays)
+    translated = lang == "fr" or lang in service.translations
+    return Card(
+        kind="service", id=service.id, title=service.text("name", lang),
+        title_lang=lang if translated else "fr",
+        organization=store.get_organization(db, service.organization_id).name,
+        place=town, when=slips.when(service, kiosk.at, lang), open_now=open_now,
+        walk_in=bool(walk_in_rows), free=service.access.cost_free,
+        near=town in kiosk.near if town else False, distance_km=distance,
+        pictogram=next((pictograms[n] for n in service.needs if n in pictograms), None),
+    )
+
+
+def pathway_card(pathway: Pathway, lang: str, pictograms: dict[str, str]) -> Card:
+    translated = lang == "fr" or bool(pathway.translations.get(lang)
+                                      and pathway.translations[lang].need)
+    return Card(kind="pathway", id=pathway.id, title=pathway.text("need", lang),
+                title_lang=lang if translated else "fr",
+                pictogram=next((pictograms[t] for t in pathway.themes if t in pictograms), None))
+
+
+def rank(cards: list[Card]) -> list[Card]:
+    """Near the kiosk first, then open now for walk-in, then walk-in at all, then closest."""
+    return sorted(cards, key=lambda c: (not c.near, not c.open_now, not c.walk_in,
+                                        c.distance_km is None, c.distance_km or 0, c.title))
+
+
+def _pictograms(db: DB) -> dict[str, str]:
+    return {t.id: t.pictogram for t in store.list_terms(db) if t.pictogram}
+
+
+def _paged(items: list, page: int) -> tuple[list, int, int]:
+    pages = max(1, -(-len(items) // PAGE_SIZE))
+    page = min(page, pages)
+    return items[(page - 1) * PAGE_SIZE: page * PAGE_SIZE], page, pages
+
+
+# --- Screens --------------------------------------------------------------------------------
+
+
+@get("/", sync_to_thread=True, name="home")
+def home(request: HTMXRequest, db: DB) -> Template:
     needs = [t for t in store.list_terms(db) if t.parent_id is None]
-    return Template("home.html", context={"needs": needs})
+    return screen(request, "home.html", needs=needs)
+
+
+def _cards(db: DB, hits, kiosk: Kiosk, lang: str,
+           pictograms: dict[str, str]) -> list[Card]:
+    cards = []
+    for hit in hits:
+        try:
+            if hit.kind == "pathway":
+                cards.append(pathway_card(store.get_pathway(db, hit.id), lang, pictograms))
+            else:
+                service = view(store.get_service(db, hit.id), ANONYMOUS)
+                cards.append(service_card(db, service, kiosk, lang, pictograms))
+        except NotFound:
+            continue  # deleted since the index looked
+    return cards
+
+
+@get("/need/{code:str}", sync_to_thread=True, name="need")
+def need(request: HTMXRequest, db: DB, index: Index, code: FromPath[str],
+         page: FromQuery[int] = 1) -> Template:
+    """Pathways for this need first, then services: near the kiosk, open now for walk-in,
+    walk-in at all, closest (the kiosk's order, over what search finds for the need)."""
+    lang = language(request)
+    term = store.get_term_by_code(db, code)
+    terms = store.list_terms(db)
+    children = [t for t in terms if t.parent_id == term.id]
+    parent = next((t for t in terms if t.id == term.parent_id), None)
+    kiosk = _kiosk(request, db)
+    pictograms = _pictograms(db)
+    found = {kind: index.search(db, "", filters=Filters(needs=[term.code], kind=kind),
+                                near=kiosk.commune, at=kiosk.at, lang=lang, limit=100)
+             for kind in ("pathway", "service")}
+    # Pathways of the kiosk's region (or both regions) first: Wavre's CPAS is no answer in
+    # Ixelles.
+    region = communes.region(kiosk.commune)
+
+    def elsewhere(hit) -> bool:
+        return bool(region) and not any(communes.region(c) == region for c in hit.communes)
+
+    pathways = _cards(db, sorted(found["pathway"].hits, key=elsewhere), kiosk, lang, pictograms)
+    services = rank(_cards(db, found["service"].hits, kiosk, lang, pictograms))
+    cards, page, pages = _paged(services, _page(page))
+    return screen(request, "need.html", fragment="_services.html", term=term, parent=parent,
+                  children=children, pathways=pathways[:3], cards=cards, page=page,
+                  pages=pages, total=len(services), page_url=f"/need/{term.code}")
+
+
+@get("/search", sync_to_thread=True, name="search")
+def search(request: HTMXRequest, db: DB, index: Index, q: FromQuery[str] = "",
+           page: FromQuery[int] = 1, edit: FromQuery[int] = 0) -> Template:
+    """Words typed on the on-screen keyboard; pathways first, typos corrected by search."""
+    lang = language(request)
+    query = " ".join(q.split())[:100]
+    page = _page(page)
+    results = None
+    cards: list[Card] = []
+    if query:
+        kiosk = _kiosk(request, db)
+        results = index.search(db, query, near=kiosk.commune, at=kiosk.at, lang=lang,
+                               limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+                               pathways_first=True)
+        cards = _cards(db, results.hits, kiosk, lang, _pictograms(db))
+        if page == 1:  # counted once per search, words cleaned (see orientation/unmet.py)
+            unmet.record(db, query, results.total, channel="kiosk")
+    total = results.total if results else 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    needs = [t for t in store.list_terms(db) if t.parent_id is None] if query and not total \
+        else []
+    return screen(request, "search.html", fragment="_results.html", q=query, cards=cards,
+                  page=min(page, pages), pages=pages, total=total, needs=needs,
+                  corrected=results.corrected if results else None,
+                  suggestion=results.did_you_mean if results else None,
+                  broader=results.broader_need if results else None, editing=bool(edit),
+                  page_url="/search?" + urlencode({"q": query}))
+
+
+def _open_week(service: Service, lang: str) -> list[str]:
+    rows = [s for s in service.schedules if s.attending_type in (*IN_PERSON, "phone")]
+    return hours.describe(rows, lang)
+
+
+@get("/service/{service_id:str}", sync_to_thread=True, name="service")
+def service_page(request: HTMXRequest, db: DB, service_id: FromPath[str]) -> Template:
+    lang = language(request)
+    service = view(store.get_service(db, service_id), ANONYMOUS)
+    if service.status != "active":
+        raise NotFound("service", service_id)
+    composed = slips.for_services(db, [service.id], lang=lang) if service.contact_ids else None
+    kiosk = _kiosk(request, db)
+    locations = [view(store.get_location(db, i), ANONYMOUS) for i in service.location_ids]
+    locations.sort(key=lambda loc: (geo.distance_km(kiosk.origin, geo.point_of(loc))
+                                    if kiosk.origin and geo.point_of(loc) else 1e9))
+    translated = lang == "fr" or lang in service.translations
+    return screen(
+        request, "service.html", service=service,
+        organization=view(store.get_organization(db, service.organization_id), ANONYMOUS),
+        name=service.text("name", lang), description=service.text("description", lang),
+        text_lang=lang if translated else "fr", locations=locations[:2],
+        when=slips.when(service, kiosk.at, lang), week=_open_week(service, lang),
+        step=composed.steps[0] if composed else None,
+    )
+
+
+@get("/pathway/{pathway_id:str}", sync_to_thread=True, name="pathway")
+def pathway_page(request: HTMXRequest, db: DB, pathway_id: FromPath[str]) -> Template:
+    pathway = store.get_pathway(db, pathway_id)
+    if pathway.status != "active":
+        raise NotFound("pathway", pathway_id)
+    return screen(request, "pathway.html", pathway=pathway,
+                  slip=slips.for_pathway(db, pathway, lang=language(request)))
+
+
+# --- Slip -----------------------------------------------------------------------------------
+
+
+def _compose(request: Request, db: DB, pathway: str | None,
+             services: list[str]) -> slips.Slip:
+    lang = language(request)
+    if pathway:
+        return slips.for_pathway(db, store.get_pathway(db, pathway), lang=lang)
+    if services:
+        return slips.for_services(db, services[:4], lang=lang)
+    raise InvalidData("say which pathway or service the slip is for", field="pathway")
+
+
+def _qr_url(request: Request, slip: slips.Slip) -> str:
+    base = str(settings(request).get("public_url") or "").rstrip("/") or \
+        str(request.base_url).rstrip("/")
+    return f"{base}/slip?{slip.query}&lang={slip.lang}"
+
+
+def _slip_context(request: Request, slip: slips.Slip) -> dict[str, Any]:
+    return {"slip": slip, "qr": slips.qr_svg(_qr_url(request, slip))}
+
+
+@get("/slip", sync_to_thread=True, name="slip")
+def slip_page(request: HTMXRequest, db: DB, pathway: FromQuery[str | None] = None,
+              service: FromQuery[list[str] | None] = None) -> Template:
+    composed = _compose(request, db, pathway, service or [])
+    return screen(request, "slip.html", **_slip_context(request, composed))
+
+
+def _slip_document(request: Request, slip: slips.Slip, paper: str) -> str:
+    """The standalone page that is printed: the same ``_slip.html`` as the preview."""
+    engine = request.app.template_engine
+    lang = slip.lang
+    css = (HERE / "static" / "slip.css").read_text(encoding="utf-8")
+    return engine.get_template("slip_print.html").render(
+        lang=lang, dir=i18n.direction(lang), paper=paper, css=css,
+        **_slip_context(request, slip))
+
+
+class PrintForm(msgspec.Struct, kw_only=True):
+    pathway: str | None = None
+    service: list[str] | str | None = None
+    paper: str = "80mm"
+
+
+def _form_services(value: list[str] | str | None) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+@post("/slip/print", sync_to_thread=True, name="slip_print")
+def slip_print(request: HTMXRequest, db: DB,
+               data: URLEncodedBody[PrintForm]) -> Template:
+    composed = _compose(request, db, data.pathway, _form_services(data.service))
+    config = settings(request)
+    paper = "a4" if data.paper == "a4" else "80mm"
+    try:
+        printing.print_page(_slip_document(request, composed, paper),
+                            backend=str(config["printer"]), target=str(config["printer_target"]),
+                            name=composed.code, paper=paper, chromium=str(config["chromium"]))
+        problem = None
+    except printing.PrinterError as exc:
+        problem = exc.reason
+    return screen(request, "printed.html", fragment="_printed.html", problem=problem,
+                  status_code=503 if problem else 200, **_slip_context(request, composed))
+
+
+@get("/slip.pdf", sync_to_thread=True, name="slip_pdf", media_type="application/pdf")
+def slip_pdf(request: HTMXRequest, db: DB, pathway: FromQuery[str | None] = None,
+             service: FromQuery[list[str] | None] = None,
+             paper: FromQuery[str] = "80mm") -> Response[bytes]:
+    """The slip as a PDF (80 mm roll or A4 for staff), rendered exactly like it prints."""
+    composed = _compose(request, db, pathway, service or [])
+    paper = "a4" if paper == "a4" else "80mm"
+    try:
+        rendered = printing.render(_slip_document(request, composed, paper), paper=paper,
+                                   chromium=str(settings(request)["chromium"]))
+    except printing.PrinterError as exc:
+        raise HTTPException(status_code=503, detail=str(exc)) from None
+    return Response(rendered.pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="orientation-{composed.code}.pdf"'})
+
+
+# --- Parler à une personne ------------------------------------------------------------------
+
+
+def _kiosk_name(request: Request) -> str:
+    return str(settings(request)["kiosk_commune"])
+
+
+def _fallback(request: Request, db: DB) -> helpdesk.Fallback:
+    return helpdesk.fallback(db, commune=_kiosk_name(request))
+
+
+@get("/help", sync_to_thread=True, name="help")
+def help_page(request: HTMXRequest, db: DB) -> Template:
+    """Where a person can be reached (reached by a link, or after the kiosk was reset)."""
+    staffed = helpdesk.desk_staffed(db)
+    return screen(request, "help.html", staffed=staffed, call=None,
+                  fallback=None if staffed else _fallback(request, db))
+
+
+@post("/help", sync_to_thread=True, name="help_ask", status_code=200)
+def help_ask(request: HTMXRequest, db: DB) -> Template | Redirect:
+    """The call button: a request for the desk, or where to go when nobody is there."""
+    if not helpdesk.desk_staffed(db):
+        return screen(request, "help.html", staffed=False, call=None,
+                      fallback=_fallback(request, db))
+    asked = helpdesk.ask(db, _kiosk_name(request))
+    return Redirect(f"/help/{asked.id}", status_code=303)
+
+
+@get("/help/{request_id:str}", sync_to_thread=True, name="help_status")
+def help_status(request: HTMXRequest, db: DB, request_id: FromPath[str],
+                seen: FromQuery[str] = "") -> Template | Response:
+    """The request's status; the page polls it (htmx) and gets 204 while nothing changed."""
+    asked = helpdesk.get(db, request_id)
+    staffed = helpdesk.desk_staffed(db)
+    if request.htmx and seen == f"{asked.status}-{int(staffed)}":
+        return Response(b"", status_code=204)
+    fallback = None
+    if asked.status == "pending" and not staffed:
+        fallback = _fallback(request, db)  # the desk emptied while waiting
+    return screen(request, "help.html", fragment="_help_status.html", staffed=staffed,
+                  call=asked, fallback=fallback)
+
+
+@post("/help/{request_id:str}/cancel", sync_to_thread=True, name="help_cancel")
+def help_cancel(db: DB, request_id: FromPath[str]) -> Redirect:
+    asked = helpdesk.get(db, request_id)
+    if asked.status == "pending":
+        helpdesk.cancel(db, request_id)
+    return Redirect("/", status_code=303)
+
+
+# --- Language, reset, speech ----------------------------------------------------------------
+
+
+def _safe_next(value: str | None) -> str:
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
+
+
+@get("/lang/{code:str}", name="set_language", sync_to_thread=False)
+def set_language(code: FromPath[str], next: FromQuery[str] = "/") -> Redirect:
+    if code not in i18n.LANGUAGES:
+        raise NotFoundException(f"no language {code!r}")
+    response = Redirect(_safe_next(next), status_code=303)
+    response.set_cookie(LANG_COOKIE, code, httponly=True, samesite="lax")
+    return response
+
+
+@get("/reset", name="reset", sync_to_thread=False)
+def reset() -> Redirect:
+    """The idle reset: back home, in the default language, nothing kept."""
+    response = Redirect("/", status_code=303)
+    response.delete_cookie(LANG_COOKIE)
+    return response
+
+
+class SpeechRequest(msgspec.Struct):
+    segments: list[tuple[str, str]]
+
+
+@post("/speech", sync_to_thread=True, name="speech", status_code=200)
+def speak(request: Request, data: SpeechRequest) -> Response[bytes]:
+    """WAV audio of on-screen text, each segment in its own language (espeak-ng, cached)."""
+    audio = speech.speak(data.segments, Path(str(settings(request)["speech_dir"])))
+    return Response(audio, media_type="audio/wav", headers={"Cache-Control": "no-store"})
+
+
+# --- Errors ---------------------------------------------------------------------------------
+
+
+def error_page(request: Request, exc: Exception) -> Response:
+    """Errors in plain words, with the call button like every screen."""
+    if isinstance(exc, NotFound) or (isinstance(exc, HTTPException) and exc.status_code == 404):
+        status, kind = 404, "not_found"
+    elif isinstance(exc, (OrientationError, HTTPException)) and \
+            getattr(exc, "status_code", 400) < 500:
+        status, kind = 400, "bad_request"
+    elif isinstance(exc, speech.SpeechError):
+        status, kind = 503, "speech"
+    else:
+        status, kind = 500, "server"
+    htmx = isinstance(request, HTMXRequest) and bool(request.htmx)
+    if not isinstance(request, HTMXRequest):
+        request = HTMXRequest(request.scope, request.receive)
+    if request.url.path == "/speech":
+        return Response({"error": str(exc) if status < 500 else kind}, status_code=status)
+    template = screen(request, "error.html", fragment="_error.html" if htmx else None,
+                      status_code=status, kind=kind)
+    return template
+
+
+#: Paths whose errors are someone else's (problem+json for the API, the console's pages).
+NOT_KIOSK = ("/api", "/hsds", "/schema", "/staff", "/desk")
+
+
+def not_found(fallback):
+    """App-level 404 (no route matched): the kiosk's page, except under ``NOT_KIOSK``."""
+
+    def handler(request: Request, exc: Exception) -> Response:
+        if request.url.path.startswith(NOT_KIOSK):
+            return fallback(request, exc)
+        return error_page(request, exc)
+
+    return handler
 
 
 kiosk_router = Router(
     path="/",
-    route_handlers=[home, create_static_files_router(path="/static", directories=[HERE / "static"])],
+    route_handlers=[
+        home, need, search, service_page, pathway_page, slip_page, slip_print,
+        slip_pdf,
+        help_page, help_ask, help_status, help_cancel, set_language, reset, speak,
+        create_static_files_router(path="/static", directories=[HERE / "static"],
+                                   include_in_schema=False),
+    ],
+    request_class=HTMXRequest,
     include_in_schema=False,
+    response_headers={"Vary": "HX-Request"},
+    exception_handlers={Exception: error_page},
 )

@@ -178,6 +178,68 @@ def keys_revoke(db_path: Path, key_id: str):
     click.echo(f"revoked key {key.id} ({key.name})")
 
 
+@cli.group()
+def users():
+    """Create, list and disable staff accounts (desk page and staff console)."""
+
+
+@users.command("create")
+@db_option
+@click.argument("username")
+@click.option("--role", type=click.Choice(["staff", "editor", "admin"]), default="staff",
+              show_default=True,
+              help="staff: desk page and staff lines; editor: also own organisation; admin: all.")
+@click.option("--name", "display_name", default=None,
+              help="Name shown on the desk page and in the audit trail (default: the username).")
+@click.option("--organization", "organization_id", default=None,
+              help="Organisation id the account belongs to (required for editors).")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from standard input instead of prompting.")
+def users_create(db_path: Path, username: str, role: str, display_name: str | None,
+                 organization_id: str | None, password_stdin: bool):
+    """Create a staff account (the password is asked twice, never shown)."""
+    from . import accounts
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = accounts.create_user(open_db(db_path), username, password, role=role,
+                                    display_name=display_name,
+                                    organization_id=organization_id, actor="cli")
+    except OrientationError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"created {user.role} account {user.username!r} ({user.display_name})")
+
+
+@users.command("list")
+@db_option
+def users_list(db_path: Path):
+    """List accounts: username, role, name, state, last login."""
+    from . import accounts
+
+    for user in accounts.list_users(open_db(db_path)):
+        state = "active" if user.active else "disabled"
+        last = f"{user.last_login_at:%Y-%m-%d %H:%M}" if user.last_login_at else "never"
+        click.echo(f"{user.username:<20} {user.role:<6} {state:<8} last login {last}  "
+                   f"{user.display_name}")
+
+
+@users.command("disable")
+@db_option
+@click.argument("username")
+def users_disable(db_path: Path, username: str):
+    """Disable an account; its sessions end at once."""
+    from . import accounts
+
+    try:
+        user = accounts.set_active(open_db(db_path), username, False, actor="cli")
+    except OrientationError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"disabled {user.username!r}")
+
+
 @cli.command("import")
 @db_option
 @click.argument("path", type=click.Path(exists=True, path_type=Path))

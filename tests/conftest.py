@@ -55,9 +55,14 @@ def empty_db(tmp_path):
     database.close()
 
 
+def local_settings(tmp_path: Path) -> dict:
+    """Settings that write only under the test's tmp_path (slips, spoken audio)."""
+    return {"printer_target": str(tmp_path / "slips"), "speech_dir": str(tmp_path / "speech")}
+
+
 @pytest.fixture
 def app(db_path, tmp_path):
-    return create_app(db_path, tmp_path / "index")
+    return create_app(db_path, tmp_path / "index", settings=local_settings(tmp_path))
 
 
 @pytest.fixture
@@ -101,8 +106,24 @@ class LiveServer:
 
 @pytest.fixture
 def live_server(db_path, tmp_path) -> Iterator[LiveServer]:
-    with LiveServer(create_app(db_path, tmp_path / "index"), _free_port()) as server:
+    app = create_app(db_path, tmp_path / "index", settings=local_settings(tmp_path))
+    with LiveServer(app, _free_port()) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian Chromium for the whole session (no browser download)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required"])
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture

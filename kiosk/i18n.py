@@ -1,0 +1,139 @@
+"""Languages of the public pages: gettext catalogues (Babel) wired into Jinja.
+
+Source strings are the French interface itself (French is the default and the reference for
+the easy-to-read rules); ``kiosk/locale/<lang>/LC_MESSAGES/messages.po`` hold Nederlands,
+English and العربية. The compiled ``.mo`` files are committed, so a fresh clone runs without a
+build step; ``make messages`` re-extracts, updates and compiles them, and a test checks that
+the committed ``.mo`` files match their ``.po``.
+
+Templates call ``_("Texte")`` or ``_("Bonjour %(name)s", name=…)``; the language comes from
+the template context (``lang``), so one Jinja environment serves every language at once.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from babel import Locale
+from babel.support import NullTranslations, Translations
+from jinja2 import Environment, pass_context
+from markupsafe import Markup, escape
+
+from orientation import hours
+from orientation import slip as slips
+from orientation.models import TaxonomyTerm
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+DEFAULT = "fr"
+#: Each language written in its own name, in the order shown on screen (no flags).
+LANGUAGES = {"fr": "Français", "nl": "Nederlands", "en": "English", "ar": "العربية"}
+RTL = frozenset({"ar"})
+PICTOGRAMS = Path(__file__).parent / "static" / "pictograms"
+
+
+@functools.cache
+def translations(lang: str) -> NullTranslations:
+    if lang == DEFAULT:
+        return NullTranslations()
+    return Translations.load(LOCALE_DIR, [lang], domain="messages")
+
+
+def gettext(lang: str, message: str, **variables) -> str:
+    text = translations(lang).gettext(message)
+    return text % variables if variables else text
+
+
+def ngettext(lang: str, singular: str, plural: str, n: int, **variables) -> str:
+    text = translations(lang).ngettext(singular, plural, n)
+    return text % {"n": n, **variables}
+
+
+def direction(lang: str) -> str:
+    return "rtl" if lang in RTL else "ltr"
+
+
+@functools.cache
+def language_name(code: str, lang: str) -> str:
+    """The name of language ``code`` written in ``lang`` ("nl" in French: "néerlandais")."""
+    try:
+        return Locale.parse(lang).languages.get(code) or code
+    except ValueError:
+        return code
+
+
+@functools.cache
+def _pictogram_svg(name: str) -> str:
+    path = PICTOGRAMS / f"{name}.svg"
+    if not path.is_file():
+        path = PICTOGRAMS / "aide.svg"
+    return path.read_text(encoding="utf-8")
+
+
+#: Pictograms that point somewhere, mirrored in right-to-left languages (and only these).
+DIRECTIONAL = frozenset({"precedent", "suivant", "continuer"})
+
+
+def pictogram(name: str | None, css: str = "picto") -> Markup:
+    """An inline pictogram (decorative: the text next to it says the same)."""
+    svg = _pictogram_svg(name or "aide")
+    if name in DIRECTIONAL:
+        css += " dir"
+    return Markup(svg.replace("<svg ", f'<svg class="{escape(css)}" aria-hidden="true" '
+                                      'focusable="false" ', 1))
+
+
+def term_label(term: TaxonomyTerm, lang: str) -> str:
+    """A need's name: the taxonomy's own translation, else the catalogue's, else French."""
+    return term.labels.get(lang) or gettext(lang, term.labels["fr"])
+
+
+def term_description(term: TaxonomyTerm, lang: str) -> str | None:
+    french = term.descriptions.get("fr")
+    return term.descriptions.get(lang) or (gettext(lang, french) if french else None)
+
+
+def install(env: Environment) -> None:
+    """Give a Jinja environment the language-aware helpers the templates use: ``_``, ``_n``,
+    term labels, hours and dates in words, language names, and ``pictogram``.
+
+    Each helper reads ``lang`` from the template context."""
+
+    def with_lang(function):
+        @pass_context
+        def wrapped(context, *args, **kwargs):
+            return function(context.get("lang", DEFAULT), *args, **kwargs)
+        return wrapped
+
+    env.globals.update(
+        _=with_lang(gettext),
+        _n=with_lang(lambda lang, *a, **kw: ngettext(lang, *a, **kw)),
+        term_label=with_lang(lambda lang, term: term_label(term, lang)),
+        term_description=with_lang(lambda lang, term: term_description(term, lang)),
+        describe=with_lang(lambda lang, rows: hours.describe(rows, lang)),
+        describe_when=with_lang(lambda lang, rows: hours.describe_when(rows, hours.now(), lang)),
+        format_date=with_lang(lambda lang, day: hours.format_date(day, lang)),
+        format_time=with_lang(lambda lang, at: hours.format_time(
+            at.astimezone(hours.TZ).time(), lang)),
+        pictogram=pictogram, LANGUAGES=LANGUAGES,
+    )
+    env.filters["language_label"] = with_lang(lambda lang, code: language_name(code, lang))
+    env.filters["tidy"] = slips.tidy
+
+
+def extract_taxonomy(fileobj, keywords, comment_tags, options):
+    """Babel extractor for ``seed/taxonomy.yaml``: the French names and descriptions of the
+    needs become catalogue entries, so languages the taxonomy lacks (Arabic) get them."""
+    import yaml
+
+    data = yaml.safe_load(fileobj.read().decode("utf-8")) or {}
+
+    def walk(terms):
+        for term in terms or ():
+            yield term.get("labels", {}).get("fr")
+            yield (term.get("description") or {}).get("fr")
+            yield from walk(term.get("children"))
+
+    for text in walk(data.get("terms")):
+        if text:
+            yield 0, "_", text, ["taxonomy"]

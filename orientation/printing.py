@@ -1,0 +1,240 @@
+"""Turning a slip page into paper: render it once, send it to the configured printer.
+
+Rendering uses Chromium (Debian's ``/usr/bin/chromium``, driven by Playwright) on the very HTML
+the kiosk shows as the preview, so preview and print can never drift apart, Arabic is shaped and
+laid out right to left correctly, and the 80 mm page gets exactly the height of its content
+(``@page { size: 80mm auto }`` silently falls back to Letter, so the height is measured and
+passed explicitly). fpdf2 was tried first: its HTML subset cannot lay out a mixed Arabic and
+Latin line (the Latin runs came out reversed).
+
+Backends, chosen by the ``printer`` setting:
+
+- ``file`` (default): writes the PDF and the ESC/POS bytes a thermal printer would receive into
+  a folder; used by tests and when no printer is attached;
+- ``cups``: ``lp -d QUEUE``, with ``lpstat`` to catch a disabled queue or an empty paper tray;
+- ``escpos``: a thermal printer over the network (``host[:port]``) or USB
+  (``usb:VENDOR:PRODUCT`` in hex), fed a 576-dot raster of the slip (203 dpi × 72 mm).
+
+Every failure raises ``PrinterError`` with a reason the kiosk turns into plain words.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Literal, NamedTuple
+
+from .errors import OrientationError
+
+Paper = Literal["80mm", "a4"]
+Reason = Literal["offline", "paper", "error"]
+
+#: Printable width of an 80 mm roll (72 mm) in dots at 203 dpi.
+RASTER_DOTS = 576
+_CSS_PX_PER_MM = 96 / 25.4
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+#: Lines that must stay on one line (the person's name) shrink until they fit the paper.
+FIT_ONE_LINE = """
+for (const element of document.querySelectorAll(".person-name")) {
+  let size = parseFloat(getComputedStyle(element).fontSize);
+  while (element.scrollWidth > element.clientWidth && size > 11) {
+    size -= 0.5;
+    element.style.fontSize = size + "px";
+  }
+}
+"""
+
+
+class PrinterError(OrientationError):
+    def __init__(self, reason: Reason, message: str):
+        self.reason = reason
+        super().__init__(message)
+
+
+class Rendered(NamedTuple):
+    pdf: bytes
+    png: bytes | None  # the raster for thermal printers, when asked for
+
+
+def render(html: str, *, paper: Paper = "80mm", chromium: str = "/usr/bin/chromium",
+           raster: bool = False) -> Rendered:
+    """Render a standalone HTML page to PDF (and optionally to a 576-dot-wide PNG).
+
+    For ``80mm`` the page is exactly as tall as its content: always one page.
+    """
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    width_px = round(80 * _CSS_PX_PER_MM) if paper == "80mm" else round(210 * _CSS_PX_PER_MM)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": width_px, "height": 600},
+                                        device_scale_factor=RASTER_DOTS / (72 * _CSS_PX_PER_MM))
+                page.set_content(html, wait_until="load")
+                page.emulate_media(media="print")
+                page.evaluate(FIT_ONE_LINE)
+                if paper == "80mm":
+                    height = page.evaluate(
+                        "Math.ceil(document.documentElement.getBoundingClientRect().height)")
+                    pdf = page.pdf(width="80mm", height=f"{height + 2}px", print_background=True,
+                                   margin={"top": "0", "bottom": "0", "left": "0", "right": "0"})
+                else:
+                    pdf = page.pdf(format="A4", print_background=True,
+                                   margin={"top": "15mm", "bottom": "15mm",
+                                           "left": "15mm", "right": "15mm"})
+                png = None
+                if raster:
+                    # The roll's printable 72 mm, without the page's 4 mm side margins.
+                    page.emulate_media(media="print")
+                    png = page.locator(".slip").screenshot(type="png")
+                return Rendered(pdf=pdf, png=png)
+            finally:
+                browser.close()
+    except PlaywrightError as exc:
+        raise PrinterError("error", f"cannot render the slip with {chromium}: {exc}") from None
+
+
+def escpos_bytes(png: bytes) -> bytes:
+    """The ESC/POS byte stream (raster image, feed, cut) a thermal printer would receive."""
+    from escpos.printer import Dummy
+
+    printer = Dummy()
+    _feed(printer, png)
+    return printer.output
+
+
+def _feed(printer, png: bytes) -> None:
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("L")
+    if image.width > RASTER_DOTS:
+        image = image.resize((RASTER_DOTS, round(image.height * RASTER_DOTS / image.width)))
+    printer.image(image.point(lambda v: 255 if v > 160 else 0).convert("1"))
+    printer.ln(3)
+    printer.cut()
+
+
+class Printed(NamedTuple):
+    backend: str
+    where: str  # the file written, the CUPS job or the printer address
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9-]+", "-", name).strip("-") or "slip"
+
+
+def print_file(rendered: Rendered, folder: Path, name: str) -> Printed:
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        path = folder / f"{stamp}-{_slug(name)}.pdf"
+        path.write_bytes(rendered.pdf)
+        if rendered.png is not None:
+            path.with_suffix(".escpos").write_bytes(escpos_bytes(rendered.png))
+    except OSError as exc:
+        raise PrinterError("error", f"cannot write the slip to {folder}: {exc}") from None
+    return Printed("file", str(path))
+
+
+def _run(args: list[str]) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(args, capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise PrinterError("offline", f"{args[0]} failed: {exc}") from None
+
+
+def cups_status(queue: str) -> Reason | None:
+    """None when the queue can print now, else why not (from ``lpstat``)."""
+    if shutil.which("lpstat") is None:
+        return "offline"
+    result = _run(["lpstat", "-l", "-p", queue])
+    text = result.stdout.lower()
+    if result.returncode != 0 or "disabled" in text:
+        return "offline"
+    if "media-empty" in text or "media-needed" in text or "out of paper" in text:
+        return "paper"
+    return None
+
+
+def check_cups(queue: str) -> None:
+    problem = cups_status(queue)
+    if problem:
+        raise PrinterError(problem, f"CUPS queue {queue!r} cannot print ({problem})")
+
+
+def print_cups(rendered: Rendered, queue: str, name: str) -> Printed:
+    check_cups(queue)
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as handle:
+        handle.write(rendered.pdf)
+        handle.flush()
+        result = _run(["lp", "-d", queue, "-t", _slug(name), handle.name])
+    if result.returncode != 0:
+        raise PrinterError("error", f"lp failed: {result.stderr.strip()}")
+    return Printed("cups", result.stdout.strip())
+
+
+def _escpos_printer(target: str):
+    from escpos.printer import Network, Usb
+
+    if target.startswith("usb:"):
+        _, vendor, product = target.split(":")
+        return Usb(int(vendor, 16), int(product, 16))
+    host, _, port = target.partition(":")
+    return Network(host, port=int(port or 9100), timeout=5)
+
+
+def print_escpos(rendered: Rendered, target: str) -> Printed:
+    if rendered.png is None:
+        raise PrinterError("error", "the ESC/POS printer needs a raster image of the slip")
+    try:
+        printer = _escpos_printer(target)
+        printer.open()
+    except Exception as exc:  # escpos raises its own, socket and USB errors
+        raise PrinterError("offline", f"cannot reach the printer at {target}: {exc}") from None
+    try:
+        try:
+            paper = printer.paper_status()
+        except Exception:  # many printers cannot report it: try anyway
+            paper = 2
+        if paper == 0:
+            raise PrinterError("paper", f"the printer at {target} has no paper")
+        _feed(printer, rendered.png)
+    except PrinterError:
+        raise
+    except Exception as exc:
+        raise PrinterError("error", f"printing failed at {target}: {exc}") from None
+    finally:
+        printer.close()
+    return Printed("escpos", target)
+
+
+BACKENDS = ("file", "cups", "escpos")
+
+
+def print_page(html: str, *, backend: str, target: str, name: str, paper: Paper = "80mm",
+               chromium: str = "/usr/bin/chromium") -> Printed:
+    """Render a slip page and send it to the configured printer backend."""
+    if backend not in BACKENDS:
+        raise PrinterError("error", f"unknown printer backend {backend!r}: use "
+                                    + ", ".join(BACKENDS))
+    if backend == "cups":
+        check_cups(target)  # fail before rendering when the queue is down
+    rendered = render(html, paper=paper, chromium=chromium,
+                      raster=backend in ("file", "escpos") and paper == "80mm")
+    if backend == "file":
+        return print_file(rendered, Path(target), name)
+    if backend == "cups":
+        return print_cups(rendered, target, name)
+    return print_escpos(rendered, target)

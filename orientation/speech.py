@@ -1,0 +1,92 @@
+"""Speech for the kiosk's audio mode, made offline with espeak-ng.
+
+Headless or locked-down Chromium often has no ``speechSynthesis`` voice, so the server speaks:
+``espeak-ng -v fr-be -s 140 -w out.wav "…"`` takes a few milliseconds per sentence. A screen is
+spoken as segments, each in its own language (a French service name inside an Arabic screen is
+read with the French voice); each segment's WAV is cached on disk under a hash of voice and
+text, and the segments are joined into one WAV.
+
+The kiosk only sends text that is on screen for everyone (interface words and directory
+content), never what a person typed, so the cache holds nothing personal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import tempfile
+import wave
+from collections.abc import Iterable
+from pathlib import Path
+
+from .errors import InvalidData, OrientationError
+
+VOICES = {"fr": "fr-be", "nl": "nl", "en": "en-gb", "ar": "ar"}
+RATE = 140  # words per minute: slower than espeak's 175 default, easier to follow
+MAX_CHARS = 6000
+
+
+class SpeechError(OrientationError):
+    pass
+
+
+def _key(voice: str, text: str) -> str:
+    return hashlib.sha256(f"{voice}\n{RATE}\n{text}".encode()).hexdigest()
+
+
+def _synthesize(voice: str, text: str, path: Path) -> None:
+    executable = shutil.which("espeak-ng")
+    if executable is None:
+        raise SpeechError("espeak-ng is not installed")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(fd)
+    try:
+        # -w writes a WAV with correct sizes (--stdout cannot know them in advance); "--" ends
+        # the options, so a text starting with "-" is still text.
+        result = subprocess.run([executable, "-v", voice, "-s", str(RATE), "-w", tmp, "--", text],
+                                capture_output=True, timeout=30)
+        if result.returncode != 0:
+            raise SpeechError(f"espeak-ng failed: {result.stderr.decode(errors='replace')}")
+        os.replace(tmp, path)
+    except subprocess.TimeoutExpired:
+        raise SpeechError("espeak-ng took too long") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def segment_wav(text: str, lang: str, cache_dir: Path) -> Path:
+    """The cached WAV file of one text in one language (made on first use)."""
+    if lang not in VOICES:
+        raise InvalidData(f"no voice for language {lang!r}", field="lang")
+    voice = VOICES[lang]
+    key = _key(voice, text)
+    path = Path(cache_dir) / voice / key[:2] / f"{key}.wav"
+    if not path.exists():
+        _synthesize(voice, text, path)
+    return path
+
+
+def speak(segments: Iterable[tuple[str, str]], cache_dir: Path) -> bytes:
+    """One WAV for a list of (language, text) segments, read one after the other."""
+    segments = [(lang, " ".join(text.split())) for lang, text in segments]
+    segments = [(lang, text) for lang, text in segments if text]
+    if not segments:
+        raise InvalidData("nothing to read", field="text")
+    if sum(len(text) for _, text in segments) > MAX_CHARS:
+        raise InvalidData(f"text too long to read (more than {MAX_CHARS} characters)",
+                          field="text")
+    out = io.BytesIO()
+    writer = None
+    for lang, text in segments:
+        with wave.open(str(segment_wav(text, lang, cache_dir)), "rb") as part:
+            if writer is None:
+                writer = wave.open(out, "wb")
+                writer.setparams(part.getparams())
+            writer.writeframes(part.readframes(part.getnframes()))
+    writer.close()
+    return out.getvalue()
