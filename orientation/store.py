@@ -963,3 +963,209 @@ def app_secret(db: Database, name: str, factory) -> str:
         db.execute("insert or ignore into app_secrets (name, value) values (?, ?)",
                    [name, factory()])
         return db.execute("select value from app_secrets where name = ?", [name]).fetchone()[0]
+
+# --- staff console (login throttling, problem reports, slip follow-up, verification) -------
+
+
+def add_login_failure(db: Database, keys: Iterable[str], at: str, *, purge_before: str) -> None:
+    with db.atomic():
+        db.execute("delete from login_failures where at < ?", [purge_before])
+        db["login_failures"].insert_all([{"key": k, "at": at} for k in keys])
+
+
+def count_login_failures(db: Database, key: str, since: str) -> int:
+    return db.execute("select count(*) from login_failures where key = ? and at >= ?",
+                      [key, since]).fetchone()[0]
+
+
+def clear_login_failures(db: Database, key: str) -> None:
+    with db.atomic():
+        db.execute("delete from login_failures where key = ?", [key])
+
+
+def insert_problem_report(db: Database, row: dict[str, Any]) -> None:
+    with db.atomic():
+        db["problem_reports"].insert(row)
+
+
+def get_problem_report(db: Database, report_id: str) -> dict[str, Any]:
+    rows = list(db.query("select * from problem_reports where id = ?", [report_id]))
+    if not rows:
+        raise NotFound("problem_report", report_id)
+    return rows[0]
+
+
+def _report_where(**filters: str | None) -> tuple[str, list[Any]]:
+    columns = {"organization_id": "r.organization_id = ?", "status": "r.status = ?",
+               "service_id": "r.service_id = ?", "since": "r.created_at >= ?"}
+    clauses = [columns[k] for k, v in filters.items() if v is not None]
+    params = [v for v in filters.values() if v is not None]
+    return (" where " + " and ".join(clauses)) if clauses else "", params
+
+
+def list_problem_reports(db: Database, *, organization_id: str | None = None,
+                         status: str | None = None,
+                         service_id: str | None = None) -> list[dict[str, Any]]:
+    """Problem reports, newest first, with the service's name."""
+    where, params = _report_where(organization_id=organization_id, status=status,
+                                  service_id=service_id)
+    return list(db.query(
+        "select r.*, s.name as service_name from problem_reports r "
+        f"join services s on s.id = r.service_id{where} order by r.created_at desc, r.id",
+        params))
+
+
+def problem_report_counts(db: Database, *, organization_id: str | None = None,
+                          status: str | None = None,
+                          since: str | None = None) -> list[dict[str, Any]]:
+    """(service, kind) -> number of reports, most reported services first."""
+    where, params = _report_where(organization_id=organization_id, status=status,
+                                  since=since)
+    return list(db.query(
+        "select r.service_id, s.name as service_name, r.organization_id, r.kind, "
+        "count(*) as n from problem_reports r join services s on s.id = r.service_id"
+        f"{where} group by r.service_id, r.kind "
+        "order by sum(count(*)) over (partition by r.service_id) desc, s.name, r.kind",
+        params))
+
+
+def close_problem_report(db: Database, report_id: str, *, status: str, by: str,
+                         at: str) -> None:
+    with db.atomic():
+        db["problem_reports"].update(report_id, {"status": status, "closed_by": by,
+                                                 "closed_at": at})
+
+
+def add_issued_slip(db: Database, *, code: str, day: str, channel: str,
+                    pathway_id: str | None, services: list[str]) -> None:
+    with db.atomic():
+        db.execute(
+            "insert into issued_slips (code, day, channel, pathway_id, services, count) "
+            "values (?, ?, ?, ?, ?, 1) on conflict (code, day, channel) "
+            "do update set count = count + 1",
+            [code, day, channel, pathway_id, json.dumps(services)])
+
+
+def issued_slip_rows(db: Database, code: str) -> list[dict[str, Any]]:
+    return [{**r, "services": json.loads(r["services"])} for r in db.query(
+        "select * from issued_slips where code = ? order by day", [code])]
+
+
+def insert_referral_outcome(db: Database, row: dict[str, Any]) -> None:
+    with db.atomic():
+        db["referral_outcomes"].insert(row)
+
+
+def referral_outcome_rows(db: Database, *, code: str | None = None) -> list[dict[str, Any]]:
+    where, params = _where({"code": code})
+    return list(db.query(f"select * from referral_outcomes{where} order by day, id", params))
+
+
+def pathway_outcome_counts(db: Database, *, since: str | None = None) -> list[dict[str, Any]]:
+    """Per pathway (None: slips made of services): slips issued and each outcome's count."""
+    day = " and day >= ?" if since else ""
+    params = [since] if since else []
+    issued = db.query(
+        f"select pathway_id, sum(count) as n from issued_slips where 1 = 1{day} "
+        "group by pathway_id", params)
+    outcomes = db.query(
+        f"select pathway_id, outcome, reason, count(*) as n from referral_outcomes "
+        f"where 1 = 1{day} group by pathway_id, outcome, reason", params)
+    by_pathway: dict[str | None, dict[str, Any]] = {}
+    for row in issued:
+        by_pathway.setdefault(row["pathway_id"], {"issued": 0, "outcomes": {}})["issued"] = \
+            row["n"]
+    for row in outcomes:
+        entry = by_pathway.setdefault(row["pathway_id"], {"issued": 0, "outcomes": {}})
+        key = row["outcome"] + (f":{row['reason']}" if row["reason"] else "")
+        entry["outcomes"][key] = entry["outcomes"].get(key, 0) + row["n"]
+    return [{"pathway_id": pid, **data} for pid, data in by_pathway.items()]
+
+
+def mark_verified(db: Database, entity: str, entity_id: str, *, actor: str,
+                  day: dt.date) -> msgspec.Struct:
+    """Record that a person checked a service or contact and found it still correct.
+
+    Goes through the normal save (checks, pathway revalidation, audit rows), so the audit
+    trail shows who confirmed what and when.
+    """
+    if entity not in ("service", "contact"):
+        raise InvalidData(f"only services and contacts carry a verification, not {entity}",
+                          field="entity")
+    record = get(db, entity, entity_id)
+    return save(db, msgspec.structs.replace(record, assured_date=day, assured_by=actor),
+                actor=actor)
+
+
+def stale_records(db: Database, *, before: dt.date,
+                  organization_id: str | None = None) -> list[dict[str, Any]]:
+    """Active services and contacts never verified, or last verified before ``before``,
+    oldest first: (entity, id, name, organization_id, assured_date, assured_by)."""
+    org = " and organization_id = ?" if organization_id else ""
+    params = [before.isoformat(), *([organization_id] if organization_id else [])]
+    return list(db.query(
+        "select * from ("
+        "select 'service' as entity, id, name, organization_id, assured_date, assured_by "
+        "from services where status = 'active' "
+        "union all select 'contact', id, trim(coalesce(civility || ' ', '') || given_name "
+        "|| ' ' || family_name), organization_id, assured_date, assured_by "
+        "from contacts where status = 'active') "
+        f"where (assured_date is null or assured_date < ?){org} "
+        "order by assured_date is not null, assured_date, entity desc, name",
+        params))
+
+
+# --- search (bulk import for benchmarks and importers) -------------------------------------
+
+
+def bulk_create(db: Database, organizations: Iterable[Organization] = (),
+                locations: Iterable[Location] = (), services: Iterable[Service] = (), *,
+                actor: str, batch_size: int = 2000) -> int:
+    """Create many new organisations, locations and services in one transaction.
+
+    Rows and links are inserted in batches, with one "create" audit row per record (so the
+    generation moves and search picks the records up). SQLite's foreign keys check the
+    references; the per-record domain checks of ``save_*`` are not run, which is what makes
+    it fast: callers pass records they built themselves. Returns the number of records.
+    """
+    organizations, locations, services = list(organizations), list(locations), list(services)
+    with db.atomic():
+        for entity, records in (("organization", organizations), ("location", locations),
+                                ("service", services)):
+            table, _, links = ENTITIES[entity]
+            db[table].insert_all((_to_row(r, exclude=links) for r in records),
+                                 batch_size=batch_size)
+        db["service_terms"].insert_all(
+            ({"service_id": s.id, "term_id": t, "position": i}
+             for s in services for i, t in enumerate(s.needs)), batch_size=batch_size)
+        db["service_at_locations"].insert_all(
+            ({"id": service_at_location_id(s.id, loc), "service_id": s.id, "location_id": loc,
+              "position": i} for s in services for i, loc in enumerate(s.location_ids)),
+            batch_size=batch_size)
+        db["service_contacts"].insert_all(
+            ({"service_id": s.id, "contact_id": c, "position": i}
+             for s in services for i, c in enumerate(s.contact_ids)), batch_size=batch_size)
+        now = _utcnow()
+        db["audit"].insert_all(
+            ({"at": now, "actor": actor, "action": "create", "entity": entity,
+              "entity_id": r.id, "field": "*", "before": None, "after": None}
+             for entity, records in (("organization", organizations),
+                                     ("location", locations), ("service", services))
+             for r in records), batch_size=batch_size)
+    return len(organizations) + len(locations) + len(services)
+
+
+class _DryRun(Exception):
+    pass
+
+
+def check_save(db: Database, obj: msgspec.Struct, *, actor: str) -> None:
+    """Run every check ``save`` would (references, schedules, pathway invariants, the
+    revalidation of pathways that use the record) and roll everything back: the live
+    validation of the staff editor. Raises what ``save`` would raise."""
+    try:
+        with db.atomic():
+            save(db, obj, actor=actor)
+            raise _DryRun
+    except _DryRun:
+        pass
