@@ -31,7 +31,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlite_utils import Database
 
-from orientation import communes, geo, helpdesk, hours, printing, speech, store, unmet
+from orientation import communes, geo, helpdesk, hours, printing, reports, speech, store, unmet
 from orientation import slip as slips
 from orientation.access import ANONYMOUS, view
 from orientation.errors import InvalidData, NotFound, OrientationError
@@ -296,6 +296,19 @@ def service_page(request: HTMXRequest, db: DB, service_id: FromPath[str]) -> Tem
     )
 
 
+@post("/service/{service_id:str}/wrong", sync_to_thread=True, name="service_wrong",
+      status_code=200)
+def service_wrong(request: HTMXRequest, db: DB, service_id: FromPath[str]) -> Template | Redirect:
+    """"Cette information est fausse": one tap, anonymous, for the organisation's editors."""
+    service = store.get_service(db, service_id)
+    if service.status != "active":
+        raise NotFound("service", service_id)
+    reports.report_problem(db, service.id, "wrong", channel="kiosk")
+    if request.htmx:
+        return screen(request, "_wrong.html")
+    return Redirect(f"/service/{service.id}", status_code=303)
+
+
 @get("/pathway/{pathway_id:str}", sync_to_thread=True, name="pathway")
 def pathway_page(request: HTMXRequest, db: DB, pathway_id: FromPath[str]) -> Template:
     pathway = store.get_pathway(db, pathway_id)
@@ -368,6 +381,9 @@ def slip_print(request: HTMXRequest, db: DB,
                             backend=str(config["printer"]), target=str(config["printer_target"]),
                             name=composed.code, paper=paper, chromium=str(config["chromium"]))
         problem = None
+        # Counted for the follow-up by reference code: what the slip points to, nothing else.
+        reports.issue(db, composed.code, channel="kiosk", pathway_id=data.pathway or None,
+                      services=[step.service.id for step in composed.steps])
     except printing.PrinterError as exc:
         problem = exc.reason
     return screen(request, "printed.html", fragment="_printed.html", problem=problem,
@@ -521,7 +537,7 @@ def not_found(fallback):
 kiosk_router = Router(
     path="/",
     route_handlers=[
-        home, need, search, service_page, pathway_page, slip_page, slip_print,
+        home, need, search, service_page, service_wrong, pathway_page, slip_page, slip_print,
         slip_pdf,
         help_page, help_ask, help_status, help_cancel, set_language, reset, speak,
         create_static_files_router(path="/static", directories=[HERE / "static"],

@@ -58,7 +58,7 @@ class Session(msgspec.Struct, kw_only=True):
 
 
 def _utc(at: dt.datetime | None = None) -> dt.datetime:
-    return (at or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    return (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
 
 
 def _iso(at: dt.datetime) -> str:
@@ -211,3 +211,50 @@ def csrf_ok(session: Session, token: str | None) -> bool:
 def has_role(user: User, role: str) -> bool:
     """Roles are ordered: staff < editor < admin."""
     return caller(user).rank() >= ROLES.index(role) + 1
+
+
+# --- Login throttling (staff console) -------------------------------------------------------
+
+#: After this many failed logins for one username or from one address within the window,
+#: every attempt is refused until the window has passed (even with the right password).
+MAX_FAILURES = 5
+FAILURE_WINDOW = dt.timedelta(minutes=15)
+
+
+class Throttled(PermissionDenied):
+    """Too many failed logins: try again later."""
+
+    def __init__(self, minutes: int):
+        self.minutes = minutes
+        super().__init__(f"too many failed logins: try again in {minutes} minutes")
+
+
+def _failure_keys(username: str, address: str | None) -> list[str]:
+    # Hashed: the table never holds an address or a username in clear.
+    keys = [f"user:{username.strip().lower()}"]
+    if address:
+        keys.append(f"addr:{address}")
+    return [hashlib.sha256(k.encode()).hexdigest() for k in keys]
+
+
+def throttled(db: Database, username: str, address: str | None = None, *,
+              at: dt.datetime | None = None) -> bool:
+    since = _iso(_utc(at) - FAILURE_WINDOW)
+    return any(store.count_login_failures(db, key, since) >= MAX_FAILURES
+               for key in _failure_keys(username, address))
+
+
+def login(db: Database, username: str, password: str, *, address: str | None = None,
+          at: dt.datetime | None = None) -> User | None:
+    """``authenticate`` with throttling: raises Throttled after MAX_FAILURES failures (per
+    username and per address) within FAILURE_WINDOW; a success clears the username's count."""
+    keys = _failure_keys(username, address)
+    if throttled(db, username, address, at=at):
+        raise Throttled(int(FAILURE_WINDOW.total_seconds() // 60))
+    user = authenticate(db, username, password)
+    if user is None:
+        now = _utc(at)
+        store.add_login_failure(db, keys, _iso(now), purge_before=_iso(now - FAILURE_WINDOW))
+    else:
+        store.clear_login_failures(db, keys[0])
+    return user

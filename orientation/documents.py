@@ -259,9 +259,10 @@ def pathway_document(pathway: Pathway, ctx: Context) -> dict[str, Any] | None:
             "data": msgspec.json.encode(data).decode()}
 
 
-def meta_document(generation: int) -> dict[str, Any]:
+def meta_document(generation: int, origin: str) -> dict[str, Any]:
+    """The index's own record: the audit generation it reflects, of which database."""
     return {"id": META_ID, "kind": "meta", "tags": "k:meta",
-            "data": msgspec.json.encode({"generation": generation,
+            "data": msgspec.json.encode({"generation": generation, "origin": origin,
                                          "schema": SCHEMA_VERSION}).decode()}
 
 

@@ -207,8 +207,8 @@ class SearchIndex:
     @classmethod
     def open(cls, directory: Path, db: Database, *,
              synonyms_path: Path | None = None) -> SearchIndex:
-        """Open the index, rebuilding it when missing, corrupt, of an older schema, or ahead
-        of this database (an index built from another database)."""
+        """Open the index, rebuilding it when missing, corrupt, of an older schema, built from
+        another database, or ahead of this one (a database restored from a copy)."""
         directory = Path(directory)
         try:
             ix = whoosh_index.open_dir(str(directory))
@@ -217,6 +217,8 @@ class SearchIndex:
                 if meta.get("schema") != SCHEMA_VERSION or set(ix.schema.names()) != set(
                         documents.schema().names()):
                     raise ValueError("index of an older schema")
+                if meta.get("origin") != store.audit_origin(db):
+                    raise ValueError("index of another database")
                 if meta["generation"] > store.generation(db):
                     raise ValueError("index ahead of the database")
                 searcher.doc_count()
@@ -248,7 +250,7 @@ class SearchIndex:
                 doc = documents.pathway_document(pathway, ctx)
                 if doc:
                     writer.add_document(**doc)
-            writer.add_document(**documents.meta_document(generation))
+            writer.add_document(**documents.meta_document(generation, store.audit_origin(db)))
             writer.commit(optimize=True)
         except BaseException:
             writer.cancel()
@@ -311,7 +313,7 @@ class SearchIndex:
                 except NotFound:
                     doc = None
                 _put(writer, entity_id, doc)
-            writer.update_document(**documents.meta_document(top))
+            writer.update_document(**documents.meta_document(top, store.audit_origin(db)))
             self._commits += 1
             # Many small commits slow queries down until segments are merged.
             writer.commit(optimize=self._commits % OPTIMIZE_EVERY == 0)

@@ -485,6 +485,15 @@ def test_index_of_a_newer_database_is_rebuilt(db, tmp_path, empty_db):
     index.close()
 
 
+def test_index_of_another_database_is_rebuilt(db, tmp_path, empty_db):
+    SearchIndex.create(tmp_path / "index", db).close()
+    org = store.get_organization(db, slug_id("organization", "cpas-wavre"))
+    store.save_organization(empty_db, org, actor="test")  # a short, different history
+    index = SearchIndex.open(tmp_path / "index", empty_db)
+    assert index.doc_count() == 0
+    index.close()
+
+
 def test_clearing_an_index_keeps_other_files(db, tmp_path):
     (tmp_path / "index").mkdir()
     keep = tmp_path / "index" / "notes.txt"

@@ -1,0 +1,165 @@
+"""The staff console's plumbing, shared by its pages (``staff.py``) and editor pages
+(``staff_edit.py``): who is asking (one guard for the role matrix and CSRF), how a console page
+is rendered, and how errors are shown.
+
+Every route declares the least role it needs in ``opt["role"]`` ("public" for the login page);
+``staff_guard`` checks it, so a route without a role is refused rather than left open. Every
+form carries the session's CSRF token (htmx sends it as ``X-CSRF-Token``), checked by the same
+guard on every non-GET request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+from urllib.parse import urlencode
+
+import anyio
+from litestar import Request, Response
+from litestar.connection import ASGIConnection
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.handlers import BaseRouteHandler
+from litestar.params import URLEncodedBody
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, Template
+from sqlite_utils import Database
+
+from orientation import accounts, store, verification
+from orientation.access import Caller
+from orientation.errors import NotFound, OrientationError, PermissionDenied
+from orientation.models import ROLES
+
+LOG = logging.getLogger(__name__)
+CSRF_FIELD = "csrf"
+#: A posted form, as parsed by Litestar: one value is a string, a repeated field a list.
+FormBody = URLEncodedBody[dict[str, Any]]
+
+
+def open_db(connection: ASGIConnection) -> Database:
+    return store.connect(connection.app.state.db_path, migrate=False)
+
+
+def read_session(connection: ASGIConnection) -> accounts.Session | None:
+    db = open_db(connection)
+    try:
+        return accounts.read_session(db, connection.cookies.get(accounts.COOKIE))
+    finally:
+        db.close()
+
+
+async def staff_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """The role matrix: each route's ``opt["role"]`` is the least role it needs."""
+    role = handler.opt.get("role")
+    if role == "public":
+        return
+    if role not in ROLES:
+        raise PermissionDeniedException("this page declares no role")  # fail closed
+    session = await anyio.to_thread.run_sync(read_session, connection)
+    if session is None:
+        raise NotAuthorizedException("log in first")
+    if not accounts.has_role(session.user, role):
+        raise PermissionDeniedException(f"this page needs the {role} role")
+    connection.state.session = session
+    if connection.scope["method"] not in ("GET", "HEAD"):
+        token = connection.headers.get("x-csrf-token")
+        if token is None and isinstance(connection, Request):
+            token = (await connection.form()).get(CSRF_FIELD)
+        if not accounts.csrf_ok(session, token):
+            raise PermissionDeniedException("the form's security token is missing or wrong")
+
+
+def lists(data: dict[str, Any] | None) -> dict[str, list[str]]:
+    """Every field of a posted form as a list of values (blank fields are absent)."""
+    return {k: v if isinstance(v, list) else [v] for k, v in (data or {}).items()}
+
+
+def session(request: Request) -> accounts.Session:
+    return request.state.session
+
+
+def caller(request: Request) -> Caller:
+    return accounts.caller(session(request).user)
+
+
+def settings(request: Request) -> dict[str, Any]:
+    return request.app.state.settings
+
+
+def stale_months(request: Request) -> int:
+    return int(settings(request)["stale_months"])
+
+
+def page(request: HTMXRequest, template: str, *, fragment: str | None = None,
+         status_code: int = 200, **context: Any) -> Template:
+    """A console page, or only its fragment when htmx asks for it."""
+    session = getattr(request.state, "session", None)
+    user = session.user if session else None
+    context = {
+        "lang": "fr", "dir": "ltr", "user": user, "csrf": session.csrf if session else "",
+        "is_editor": bool(user and accounts.has_role(user, "editor")),
+        "is_admin": bool(user and user.role == "admin"), "path": request.url.path,
+        "today": dt.date.today(), **context,
+    }
+    name = fragment if fragment and request.htmx else template
+    return Template(name, context=context, status_code=status_code)
+
+
+def verified(record: Any, months: int) -> dict[str, Any]:
+    return {"date": getattr(record, "assured_date", None),
+            "by": getattr(record, "assured_by", None),
+            "stale": verification.is_stale(record, months)}
+
+
+def own_org(request: Request) -> str | None:
+    """The organisation an editor works for (None for an admin: every organisation)."""
+    user = session(request).user
+    return None if user.role == "admin" else user.organization_id
+
+
+def require_org(request: Request, organization_id: str) -> None:
+    org = own_org(request)
+    if org is not None and org != organization_id:
+        raise PermissionDenied("this belongs to another organisation")
+
+
+def org_names(db: Database) -> dict[str, str]:
+    return {o.id: o.name for o in store.list_organizations(db)}
+
+
+def sync(request: Request, db: Database) -> None:
+    """Bring the search index up to date after a write (searches would do it anyway)."""
+    request.app.state.index.sync(db)
+
+
+def staff_error(request: Request, exc: Exception) -> Response:
+    """Errors in plain words; a missing login sends to the login page."""
+    if not isinstance(request, HTMXRequest):
+        request = HTMXRequest(request.scope, request.receive)
+    if isinstance(exc, NotAuthorizedException):
+        target = "/staff/login?" + urlencode({"next": request.url.path})
+        if request.htmx:
+            return Response("", status_code=401, headers={"HX-Redirect": target})
+        return Redirect(target, status_code=303)
+    if isinstance(exc, (PermissionDeniedException, PermissionDenied)):
+        status, kind = 403, "forbidden"
+    elif isinstance(exc, NotFound) or getattr(exc, "status_code", None) == 404:
+        status, kind = 404, "not_found"
+    elif isinstance(exc, (OrientationError, ValidationException)) or \
+            (isinstance(exc, HTTPException) and exc.status_code < 500):
+        status, kind = 400, "bad_request"
+    elif isinstance(exc, HTTPException) and exc.status_code == 503:
+        status, kind = 503, "unavailable"
+    else:
+        status, kind = 500, "server"
+        LOG.error("staff console error on %s", request.url.path, exc_info=exc)
+    detail = ""
+    if status < 500 or status == 503:
+        detail = exc.detail if isinstance(exc, HTTPException) else str(exc)
+    return page(request, "staff/error.html", fragment="staff/_error.html", status_code=status,
+                kind=kind, detail=detail)

@@ -1,0 +1,703 @@
+"""The social-worker console under /staff: find the path, know who to call now, compose a slip,
+keep the directory true.
+
+Same templates and slip as the kiosk, denser pages for a desktop screen, in French (the slip
+itself can be composed in the person's language). The role matrix and CSRF live in
+``kiosk/console.py``; the editor pages in ``kiosk/staff_edit.py``.
+
+Roles (``models.ROLES``): ``staff`` searches, compares, calls, composes slips, reports problems,
+follows up reference codes and reads histories; an ``editor`` also edits their organisation's
+records, works its problem and verification queues and reads the report; ``admin`` does all of
+that for every organisation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import Request, Response, Router, get, post
+from litestar.datastructures import Cookie
+from litestar.exceptions import HTTPException, PermissionDeniedException
+from litestar.params import FromPath, FromQuery
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, Template
+from sqlite_utils import Database
+
+from orientation import (
+    accounts,
+    communes,
+    contacts,
+    hours,
+    printing,
+    reports,
+    store,
+    unmet,
+    verification,
+)
+from orientation import slip as slips
+from orientation.access import may_change
+from orientation.errors import InvalidData, NotFound
+from orientation.models import PathwayStep, Service
+from orientation.search import AUDIENCES, FLAGS, Filters, Results, SearchIndex
+
+from . import i18n, staff_edit
+from .console import (
+    FormBody,
+    caller,
+    lists,
+    org_names,
+    own_org,
+    page,
+    require_org,
+    session,
+    settings,
+    staff_error,
+    staff_guard,
+    stale_months,
+    sync,
+    verified,
+)
+from .routes import _slip_context, _slip_document
+
+PAGE_SIZE = 20
+LOGIN_CSRF_COOKIE = "staff_login_csrf"
+MAX_COMPARE = 3
+MAX_SLIP_STEPS = 6
+NOTE_MAX = 200
+
+
+# --- Small readers ------------------------------------------------------------------------------
+
+
+def _multi(request: Request, name: str) -> list[str]:
+    return [v for v in request.query_params.getall(name, []) if v]
+
+
+def _flag(request: Request, name: str) -> bool:
+    return request.query_params.get(name) in ("1", "true", "on")
+
+
+# --- Log in, log out ---------------------------------------------------------------------------
+
+
+def _safe_next(value: str | None) -> str:
+    if not value or not value.startswith("/staff") or "//" in value or "\\" in value:
+        return "/staff"
+    return value
+
+
+def _secure(request: Request) -> bool:
+    """The cookie is Secure when the site is served over HTTPS (directly or via a proxy that
+    uvicorn trusts for ``X-Forwarded-Proto``)."""
+    return request.url.scheme == "https"
+
+
+@get("/login", sync_to_thread=True, name="staff_login", opt={"role": "public"})
+def login_page(request: HTMXRequest, next: FromQuery[str] = "/staff") -> Template:
+    token = secrets.token_urlsafe(24)
+    template = page(request, "staff/login.html", next=_safe_next(next), login_csrf=token,
+                    problem=None)
+    template.cookies.append(Cookie(key=LOGIN_CSRF_COOKIE, value=token, httponly=True,
+                                   samesite="strict", path="/staff", secure=_secure(request)))
+    return template
+
+
+class LoginForm(msgspec.Struct, kw_only=True):
+    username: str = ""
+    password: str = ""
+    next: str = "/staff"
+    csrf: str = ""
+
+
+@post("/login", sync_to_thread=True, name="staff_login_post", opt={"role": "public"},
+      status_code=200)
+def login(request: HTMXRequest, db: Database, data: FormBody) -> Template | Redirect:
+    form = msgspec.convert({k: v[-1] for k, v in lists(data).items()}, LoginForm,
+                           strict=False)
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE)
+    if not expected or not secrets.compare_digest(expected, form.csrf):
+        raise PermissionDeniedException("the form's security token is missing or wrong")
+    address = request.client.host if request.client else None
+    try:
+        user = accounts.login(db, form.username, form.password, address=address)
+        problem = None if user else "wrong"
+    except accounts.Throttled as exc:
+        user, problem = None, f"throttled:{exc.minutes}"
+    if user is None:
+        return page(request, "staff/login.html", next=_safe_next(form.next),
+                    login_csrf=form.csrf, problem=problem,
+                    status_code=429 if problem.startswith("throttled") else 401)
+    cookie, _ = accounts.open_session(db, user)
+    response = Redirect(_safe_next(form.next), status_code=303)
+    response.set_cookie(accounts.COOKIE, cookie, httponly=True, samesite="lax", path="/",
+                        secure=_secure(request), max_age=accounts.SESSION_HOURS * 3600)
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/staff")
+    return response
+
+
+@post("/logout", sync_to_thread=True, name="staff_logout", opt={"role": "staff"})
+def logout(request: Request, db: Database) -> Redirect:
+    accounts.close_session(db, request.cookies.get(accounts.COOKIE))
+    response = Redirect("/staff/login", status_code=303)
+    response.delete_cookie(accounts.COOKIE, path="/")
+    return response
+
+
+# --- Home and search ---------------------------------------------------------------------------
+
+
+@get("/", sync_to_thread=True, name="staff_home", opt={"role": "staff"})
+def home(request: HTMXRequest, db: Database) -> Template:
+    user = session(request).user
+    org = user.organization_id if user.role == "editor" else None
+    counts = {}
+    if accounts.has_role(user, "editor"):
+        counts = {
+            "problems": len(reports.problem_queue(db, organization_id=org)),
+            "stale": len(verification.queue(db, months=stale_months(request),
+                                            organization_id=org)),
+        }
+    needs = [t for t in store.list_terms(db) if t.parent_id is None]
+    return page(request, "staff/home.html", needs=needs, counts=counts)
+
+
+def _filters(request: Request) -> Filters:
+    commune = request.query_params.get("commune") or None
+    kind = request.query_params.get("kind")
+    return Filters(
+        needs=_multi(request, "need"), commune=commune,
+        nearby=bool(commune) and _flag(request, "nearby"),
+        open_now=_flag(request, "open_now"), open_today=_flag(request, "open_today"),
+        walk_in=_flag(request, "walk_in"), free=_flag(request, "free"),
+        languages=_multi(request, "language"), step_free=_flag(request, "step_free"),
+        no_digital=_flag(request, "no_digital"), audiences=_multi(request, "audience"),
+        kind=kind if kind in ("service", "pathway") else None,
+    )
+
+
+class Row(msgspec.Struct, kw_only=True):
+    """One search result as the console shows it."""
+
+    kind: str
+    id: str
+    title: str
+    snippet: str
+    organization: str | None = None
+    places: list[str] = []
+    when: str | None = None
+    open_now: bool = False
+    phones: list[Any] = []  # the service's lines, staff-only ones included
+    contact: Any = None  # the main contact, with every line
+    verified: dict[str, Any] = {}
+    steps: int = 0
+
+
+def _service_row(db: Database, service: Service, hit, months: int, at: dt.datetime) -> Row:
+    places = []
+    for location_id in service.location_ids[:2]:
+        location = store.get_location(db, location_id)
+        if location.address:
+            places.append(f"{location.address.street}, {location.address.postal_code} "
+                          f"{location.address.city}".strip(", "))
+    contact = store.get_contact(db, service.contact_ids[0]) if service.contact_ids else None
+    return Row(kind="service", id=service.id, title=service.name, snippet=hit.snippet,
+               organization=store.get_organization(db, service.organization_id).name,
+               places=places, when=slips.when(service, at, "fr"), open_now=hit.open_now,
+               phones=service.phones, contact=contact, verified=verified(service, months))
+
+
+@get("/search", sync_to_thread=True, name="staff_search", opt={"role": "staff"})
+def search(request: HTMXRequest, db: Database, index: SearchIndex,
+           q: FromQuery[str] = "") -> Template:
+    query = " ".join(q.split())[:200]
+    filters = _filters(request)
+    raw_page = request.query_params.get("page", "1")
+    page_number = max(1, min(int(raw_page) if raw_page.isdigit() else 1, 500))
+    try:
+        results = index.search(db, query, filters=filters, near=filters.commune,
+                               limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE,
+                               facets=True)
+        problem = None
+    except InvalidData as exc:  # an unknown commune or need: say so next to the form
+        results = Results(query=query, total=0, offset=0, limit=PAGE_SIZE, hits=[])
+        problem = str(exc)
+    if query and page_number == 1 and filters == Filters() and problem is None:
+        unmet.record(db, query, results.total, channel="staff")
+    months, at = stale_months(request), hours.now()
+    rows = []
+    for hit in results.hits:
+        try:
+            if hit.kind == "service":
+                rows.append(_service_row(db, store.get_service(db, hit.id), hit, months, at))
+            else:
+                pathway = store.get_pathway(db, hit.id)
+                rows.append(Row(kind="pathway", id=hit.id, title=hit.title,
+                                snippet=hit.snippet, steps=len(pathway.steps),
+                                open_now=hit.open_now))
+        except NotFound:
+            continue  # removed since the index last looked
+    terms = {t.code: t for t in store.list_terms(db)}
+    args = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+    return page(request, "staff/search.html", fragment="staff/_results.html", q=query,
+                filters=filters, results=results, rows=rows, terms=terms, problem=problem,
+                audiences=list(AUDIENCES), flags=FLAGS, page_number=page_number,
+                pages=max(1, -(-results.total // PAGE_SIZE)),
+                base_query=urlencode(args), languages=("fr", "nl", "en", "ar", "de", "es",
+                                                        "tr", "ru", "uk", "pt", "it", "ro"))
+
+
+# --- A service, a pathway, compare ------------------------------------------------------------
+
+
+def _service_view(db: Database, service: Service, request: Request) -> dict[str, Any]:
+    months = stale_months(request)
+    people = []
+    for contact_id in service.contact_ids:
+        contact = store.get_contact(db, contact_id)
+        people.append({"contact": contact, "verified": verified(contact, months),
+                       "availability": hours.describe(contact.availability)})
+    return {
+        "service": service,
+        "organization": store.get_organization(db, service.organization_id),
+        "locations": [store.get_location(db, i) for i in service.location_ids],
+        "people": people, "verified": verified(service, months),
+        "week": hours.describe(service.schedules), "when": slips.when(service, hours.now(), "fr"),
+        "needs": [store.get_term(db, t) for t in service.needs],
+    }
+
+
+@get("/service/{service_id:str}", sync_to_thread=True, name="staff_service",
+     opt={"role": "staff"})
+def service_page(request: HTMXRequest, db: Database, service_id: FromPath[str]) -> Template:
+    service = store.get_service(db, service_id)
+    pathways = [store.get_pathway(db, p) for p in store.pathways_using(db, service_id=service.id)]
+    return page(request, "staff/service.html", **_service_view(db, service, request),
+                pathways=pathways, can_edit=may_change(db, caller(request), service),
+                problems=reports.problem_queue(db, service_id=service.id),
+                kinds=reports.PROBLEMS)
+
+
+@get("/pathway/{pathway_id:str}", sync_to_thread=True, name="staff_pathway",
+     opt={"role": "staff"})
+def pathway_page(request: HTMXRequest, db: Database, pathway_id: FromPath[str]) -> Template:
+    pathway = store.get_pathway(db, pathway_id)
+    steps = [{"step": s, "service": store.get_service(db, s.service_id),
+              "contact": store.get_contact(db, s.contact_id)} for s in pathway.steps]
+    return page(request, "staff/pathway.html", pathway=pathway, steps=steps,
+                can_edit=may_change(db, caller(request), pathway))
+
+
+@get("/compare", sync_to_thread=True, name="staff_compare", opt={"role": "staff"})
+def compare(request: HTMXRequest, db: Database) -> Template:
+    ids = list(dict.fromkeys(_multi(request, "service")))
+    if not 2 <= len(ids) <= MAX_COMPARE:
+        raise InvalidData(f"choose 2 or {MAX_COMPARE} services to compare", field="service")
+    columns = [_service_view(db, store.get_service(db, i), request) for i in ids]
+    return page(request, "staff/compare.html", columns=columns)
+
+
+# --- Who can I call now? ------------------------------------------------------------------------
+
+
+@get("/call/service/{service_id:str}", sync_to_thread=True, name="staff_call_service",
+     opt={"role": "staff"})
+def call_service(request: HTMXRequest, db: Database, service_id: FromPath[str]) -> Template:
+    service = store.get_service(db, service_id)
+    plan = contacts.who_to_call(db, [service.id], staff=True)
+    return page(request, "staff/call.html", title=service.name, service=service, plan=plan,
+                services={service.id: service}, term=None, commune="")
+
+
+@get("/call/need/{code:str}", sync_to_thread=True, name="staff_call_need",
+     opt={"role": "staff"})
+def call_need(request: HTMXRequest, db: Database, code: FromPath[str],
+              commune: FromQuery[str] = "") -> Template:
+    term = store.get_term_by_code(db, code)
+    wanted = {term.id, *(t.id for t in store.list_terms(db) if t.parent_id == term.id)}
+    places = None
+    if commune:
+        name = communes.commune(commune)
+        if name is None:
+            raise InvalidData(f"unknown commune {commune!r}", field="commune")
+        places = {name, *communes.neighbours(name)}
+    services = {}
+    for service in store.iter_services(db, status="active"):
+        if not wanted & set(service.needs):
+            continue
+        if places is not None and not any(
+                (loc := store.get_location(db, i)).address
+                and communes.commune(loc.address.city, loc.address.postal_code) in places
+                for i in service.location_ids):
+            continue
+        services[service.id] = service
+    plan = contacts.who_to_call(db, list(services), staff=True)
+    return page(request, "staff/call.html", title=i18n.term_label(term, "fr"), service=None,
+                plan=plan, services=services, term=term, commune=commune)
+
+
+@get("/call", sync_to_thread=True, name="staff_call", opt={"role": "staff"})
+def call_pick(request: HTMXRequest, db: Database, need: FromQuery[str] = "",
+              commune: FromQuery[str] = "") -> Template | Redirect:
+    if need:
+        query = f"?{urlencode({'commune': commune})}" if commune.strip() else ""
+        return Redirect(f"/staff/call/need/{store.get_term_by_code(db, need).code}{query}",
+                        status_code=303)
+    needs = [t for t in store.list_terms(db) if t.parent_id is None]
+    return page(request, "staff/call_pick.html", needs=needs)
+
+
+# --- Compose a slip -----------------------------------------------------------------------------
+
+
+class Composition(msgspec.Struct, kw_only=True):
+    """The composer's state, carried in the form itself (nothing is stored on the server).
+
+    ``steps`` are tokens in slip order: ``p<n>`` is the pathway's step n, ``s<id>`` a service
+    with its main contact."""
+
+    pathway_id: str | None = None
+    steps: list[str] = []
+    note: str = ""
+    lang: str = "fr"
+    paper: str = "a4"
+
+
+def _composition(db: Database, data: dict[str, list[str]]) -> Composition:
+    def one(name: str, default: str = "") -> str:
+        values = data.get(name) or [default]
+        return values[-1]
+
+    pathway_id = one("pathway") or None
+    steps = [s for s in data.get("step", []) if s]
+    if pathway_id and not steps and "step" not in data:
+        steps = [f"p{i}" for i in range(len(store.get_pathway(db, pathway_id).steps))]
+    steps += [f"s{sid}" for sid in data.get("service", []) if sid]
+    lang = one("lang", "fr")
+    comp = Composition(pathway_id=pathway_id, steps=list(dict.fromkeys(steps)),
+                       note=" ".join(one("note").split())[:NOTE_MAX],
+                       lang=lang if lang in i18n.LANGUAGES else "fr",
+                       paper="80mm" if one("paper") == "80mm" else "a4")
+    action = one("action")
+    verb, _, arg = action.partition(":")
+    if verb == "pathway":
+        picked = one("pathway_pick") or None
+        comp.pathway_id = picked
+        comp.steps = [f"p{i}" for i in range(len(store.get_pathway(db, picked).steps))] \
+            if picked else [t for t in comp.steps if t.startswith("s")]
+    elif verb in ("up", "down", "remove") and arg.isdigit() and int(arg) < len(comp.steps):
+        i = int(arg)
+        if verb == "remove":
+            del comp.steps[i]
+        else:
+            j = i - 1 if verb == "up" else i + 1
+            if 0 <= j < len(comp.steps):
+                comp.steps[i], comp.steps[j] = comp.steps[j], comp.steps[i]
+    elif verb == "add" and one("add_service"):
+        token = f"s{one('add_service')}"
+        if token not in comp.steps:
+            comp.steps.append(token)
+    if len(comp.steps) > MAX_SLIP_STEPS:
+        raise InvalidData(f"a slip has {MAX_SLIP_STEPS} steps at most", field="step")
+    return comp
+
+
+def _pathway_steps(db: Database, comp: Composition) -> list[PathwayStep]:
+    pathway = store.get_pathway(db, comp.pathway_id) if comp.pathway_id else None
+    steps = []
+    for token in comp.steps:
+        if token.startswith("p") and token[1:].isdigit() and pathway:
+            n = int(token[1:])
+            if n >= len(pathway.steps):
+                raise InvalidData(f"the pathway has no step {n + 1}", field="step")
+            steps.append(pathway.steps[n])
+        elif token.startswith("s"):
+            steps.extend(slips.service_steps(db, [token[1:]]))
+        else:
+            raise InvalidData(f"unknown step {token!r}", field="step")
+    return steps
+
+
+def _compose(db: Database, comp: Composition) -> slips.Slip | None:
+    if not comp.steps:
+        return None
+    steps = _pathway_steps(db, comp)
+    pathway = store.get_pathway(db, comp.pathway_id) if comp.pathway_id else None
+    whole = pathway is not None and comp.steps == [f"p{i}" for i in range(len(pathway.steps))]
+    if whole:
+        composed = slips.for_pathway(db, pathway, lang=comp.lang)
+    else:
+        # The QR code and the reference code follow the services, in the order chosen.
+        title = pathway.text("need", comp.lang) if pathway else None
+        composed = slips.compose(db, steps, lang=comp.lang, title=title,
+                                 title_lang=comp.lang if title else None,
+                                 query=urlencode([("service", s.service_id) for s in steps]))
+    note = reports.clean_note(comp.note)
+    return msgspec.structs.replace(composed, note=note) if note else composed
+
+
+def _composer(request: HTMXRequest, db: Database, comp: Composition) -> Template:
+    composed = _compose(db, comp)
+    pathway = store.get_pathway(db, comp.pathway_id) if comp.pathway_id else None
+    labels = []
+    for token in comp.steps:
+        if token.startswith("p") and pathway:
+            step = pathway.steps[int(token[1:])]
+            labels.append(store.get_service(db, step.service_id).name)
+        else:
+            labels.append(store.get_service(db, token[1:]).name)
+    orgs = org_names(db)
+    choices = [(s.id, s.name, orgs.get(s.organization_id, ""))
+               for s in store.iter_services(db, status="active") if s.contact_ids]
+    preview = ""
+    if composed:
+        # The preview is the very template that is printed, in the slip's own language.
+        preview = request.app.template_engine.get_template("_slip.html").render(
+            lang=composed.lang, dir=i18n.direction(composed.lang),
+            **_slip_context(request, composed))
+    return page(request, "staff/slip.html", fragment="staff/_composer.html", comp=comp,
+                pathway=pathway, labels=labels, choices=choices, slip=composed,
+                preview=preview, pathways=store.list_pathways(db, status="active"),
+                note_max=NOTE_MAX, languages=i18n.LANGUAGES)
+
+
+@get("/slip", sync_to_thread=True, name="staff_slip", opt={"role": "staff"})
+def slip_page(request: HTMXRequest, db: Database) -> Template:
+    data = {key: request.query_params.getall(key) for key in request.query_params}
+    data.pop("note", None)  # a note never travels in a URL (URLs end up in logs)
+    return _composer(request, db, _composition(db, data))
+
+
+@post("/slip", sync_to_thread=True, name="staff_slip_post", opt={"role": "staff"},
+      status_code=200)
+def slip_update(request: HTMXRequest, db: Database,
+                data: FormBody) -> Template:
+    return _composer(request, db, _composition(db, lists(data)))
+
+
+def _issue(db: Database, comp: Composition, composed: slips.Slip) -> None:
+    services = [s.service.id for s in composed.steps]
+    reports.issue(db, composed.code, channel="staff", pathway_id=comp.pathway_id,
+                  services=services)
+
+
+@post("/slip/print", sync_to_thread=True, name="staff_slip_print", opt={"role": "staff"},
+      status_code=200)
+def slip_print(request: HTMXRequest, db: Database,
+               data: FormBody) -> Template:
+    comp = _composition(db, lists(data))
+    composed = _compose(db, comp)
+    if composed is None:
+        raise InvalidData("add at least one step to the slip", field="step")
+    config = settings(request)
+    try:
+        printed = printing.print_page(
+            _slip_document(request, composed, comp.paper), backend=str(config["printer"]),
+            target=str(config["printer_target"]), name=composed.code, paper=comp.paper,
+            chromium=str(config["chromium"]))
+        problem = None
+        _issue(db, comp, composed)
+    except printing.PrinterError as exc:
+        printed, problem = None, exc.reason
+    return page(request, "staff/printed.html", fragment="staff/_printed.html",
+                printed=printed, problem=problem, slip=composed,
+                status_code=503 if problem else 200)
+
+
+@post("/slip/pdf", sync_to_thread=True, name="staff_slip_pdf", opt={"role": "staff"},
+      media_type="application/pdf", status_code=200)
+def slip_pdf(request: HTMXRequest, db: Database,
+             data: FormBody) -> Response[bytes]:
+    comp = _composition(db, lists(data))
+    composed = _compose(db, comp)
+    if composed is None:
+        raise InvalidData("add at least one step to the slip", field="step")
+    try:
+        rendered = printing.render(_slip_document(request, composed, comp.paper),
+                                   paper=comp.paper, chromium=str(settings(request)["chromium"]))
+    except printing.PrinterError as exc:
+        raise HTTPException(status_code=503, detail=str(exc)) from None
+    _issue(db, comp, composed)
+    return Response(rendered.pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="orientation-{composed.code}.pdf"',
+        "Cache-Control": "no-store"})
+
+
+# --- Problem reports ----------------------------------------------------------------------------
+
+
+@post("/service/{service_id:str}/report", sync_to_thread=True, name="staff_report",
+      opt={"role": "staff"}, status_code=200)
+def report_problem(request: HTMXRequest, db: Database, service_id: FromPath[str],
+                   data: FormBody) -> Template:
+    form = lists(data)
+    kind = (form.get("kind") or [""])[-1]
+    note = (form.get("note") or [""])[-1]
+    reported = reports.report_problem(db, service_id, kind, channel="staff", note=note)
+    return page(request, "staff/reported.html", fragment="staff/_reported.html",
+                reported=reported)
+
+
+@get("/problems", sync_to_thread=True, name="staff_problems", opt={"role": "editor"})
+def problems(request: HTMXRequest, db: Database, status: FromQuery[str] = "open") -> Template:
+    org = own_org(request)
+    status = status if status in reports.REPORT_STATUSES else "open"
+    return page(request, "staff/problems.html", status=status,
+                queue=reports.problem_queue(db, organization_id=org, status=status),
+                counts=reports.problem_counts(db, organization_id=org, status="open"),
+                orgs=org_names(db))
+
+
+@post("/problems/{report_id:str}", sync_to_thread=True, name="staff_problem_close",
+      opt={"role": "editor"})
+def problem_close(request: HTMXRequest, db: Database, report_id: FromPath[str],
+                  data: FormBody) -> Redirect:
+    form = lists(data)
+    found = reports.get_problem(db, report_id)
+    require_org(request, found.organization_id)
+    reports.close_problem(db, report_id, status=(form.get("status") or [""])[-1],
+                          by=caller(request).actor)
+    return Redirect("/staff/problems", status_code=303)
+
+
+# --- Reference-code follow-up -------------------------------------------------------------------
+
+
+@get("/followup", sync_to_thread=True, name="staff_followup", opt={"role": "staff"})
+def followup(request: HTMXRequest, db: Database, code: FromQuery[str] = "",
+             done: FromQuery[str] = "") -> Template:
+    issued, problem, services, pathway = None, None, [], None
+    if code.strip():
+        try:
+            issued = reports.find(db, code)
+            services = [store.get_service(db, s) for s in issued.services
+                        if store.exists(db, "service", s)]
+            if issued.pathway_id and store.exists(db, "pathway", issued.pathway_id):
+                pathway = store.get_pathway(db, issued.pathway_id)
+        except InvalidData:
+            problem = "format"
+        except NotFound:
+            problem = "unknown"
+    return page(request, "staff/followup.html", code=code.strip(), issued=issued,
+                problem=problem, services=services, pathway=pathway, done=done == "1",
+                outcomes=reports.OUTCOMES, reasons=reports.SENT_ELSEWHERE)
+
+
+@post("/followup/{code:str}", sync_to_thread=True, name="staff_followup_post",
+      opt={"role": "staff"})
+def followup_mark(request: HTMXRequest, db: Database, code: FromPath[str],
+                  data: FormBody) -> Redirect:
+    form = lists(data)
+    reports.record_outcome(db, code, (form.get("outcome") or [""])[-1],
+                           reason=(form.get("reason") or [None])[-1] or None,
+                           organization_id=session(request).user.organization_id)
+    return Redirect("/staff/followup?" + urlencode({"code": reports.normalise_code(code),
+                                                    "done": "1"}), status_code=303)
+
+
+# --- Verification, history ----------------------------------------------------------------------
+
+
+@get("/verify", sync_to_thread=True, name="staff_verify", opt={"role": "editor"})
+def verify_queue(request: HTMXRequest, db: Database) -> Template:
+    months = stale_months(request)
+    return page(request, "staff/verify.html", queue=verification.queue(
+        db, months=months, organization_id=own_org(request)), months=months,
+        orgs=org_names(db))
+
+
+@post("/verify/{entity:str}/{record_id:str}", sync_to_thread=True, name="staff_verify_post",
+      opt={"role": "editor"}, status_code=200)
+def verify_record(request: HTMXRequest, db: Database, entity: FromPath[str],
+                  record_id: FromPath[str]) -> Template | Redirect:
+    if entity not in ("service", "contact"):
+        raise NotFound(entity, record_id)
+    record = store.get(db, entity, record_id)
+    require_org(request, record.organization_id)
+    saved = verification.confirm(db, entity, record_id, actor=caller(request).actor)
+    sync(request, db)
+    if request.htmx:
+        return page(request, "staff/_verified.html", entity=entity, record=saved)
+    return Redirect("/staff/verify", status_code=303)
+
+
+HISTORY_ENTITIES = ("service", "organization", "location", "contact", "pathway")
+
+
+@get("/history/{entity:str}/{record_id:str}", sync_to_thread=True, name="staff_history",
+     opt={"role": "staff"})
+def history(request: HTMXRequest, db: Database, entity: FromPath[str],
+            record_id: FromPath[str]) -> Template:
+    if entity not in HISTORY_ENTITIES:
+        raise NotFound(entity, record_id)
+    record = store.get(db, entity, record_id)
+    return page(request, "staff/history.html", entity=entity, record=record,
+                entries=list(reversed(store.history(db, entity, record_id))))
+
+
+# --- The report (unmet needs, dead ends, outcomes) ---------------------------------------------
+
+
+def _since(weeks: int) -> dt.date:
+    return dt.date.today() - dt.timedelta(weeks=max(1, min(weeks, 520)))
+
+
+@get("/reports", sync_to_thread=True, name="staff_reports", opt={"role": "editor"})
+def report_page(request: HTMXRequest, db: Database, weeks: FromQuery[int] = 12) -> Template:
+    since = _since(weeks)
+    return page(request, "staff/reports.html", weeks=weeks, since=since,
+                unmet_rows=unmet.report(db, since=since),
+                problem_rows=reports.problem_counts(db, since=since),
+                outcome_rows=reports.pathway_outcomes(db, since=since), orgs=org_names(db),
+                min_seen=unmet.MIN_SEEN)
+
+
+@get("/reports/{filename:str}", sync_to_thread=True, name="staff_report_csv",
+     opt={"role": "editor"}, media_type="text/csv")
+def report_csv(db: Database, filename: FromPath[str], weeks: FromQuery[int] = 12
+               ) -> Response[str]:
+    """unmet.csv, problems.csv, outcomes.csv: the report's tables for a spreadsheet."""
+    name = filename.removesuffix(".csv") if filename.endswith(".csv") else ""
+    since = _since(weeks)
+    if name == "unmet":
+        text = reports.to_csv(("week", "terms", "zero_results", "few_results", "total"), (
+            (r.week, r.terms, r.zero, r.low, r.total) for r in unmet.report(db, since=since)))
+    elif name == "problems":
+        orgs = org_names(db)
+        text = reports.to_csv(
+            ("service", "organization", *reports.PROBLEMS, "total"),
+            ((c.service_name, orgs.get(c.organization_id, ""),
+              *(c.kinds.get(k, 0) for k in reports.PROBLEMS), c.total)
+             for c in reports.problem_counts(db, since=since)))
+    elif name == "outcomes":
+        keys = ["came", "helped", *(f"sent_elsewhere:{r}" for r in reports.SENT_ELSEWHERE)]
+        text = reports.to_csv(
+            ("pathway", "slips_issued", *keys),
+            ((r.label, r.issued, *(r.outcomes.get(k, 0) for k in keys))
+             for r in reports.pathway_outcomes(db, since=since)))
+    else:
+        raise NotFound("report", name)
+    return Response(text, media_type="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="orientation-{name}-{since}.csv"'})
+
+
+# --- Errors -------------------------------------------------------------------------------------
+
+
+staff_router = Router(
+    path="/staff",
+    route_handlers=[
+        login_page, login, logout, home, search, service_page, pathway_page, compare,
+        call_service, call_need, call_pick, slip_page, slip_update, slip_print, slip_pdf,
+        report_problem, problems, problem_close, followup, followup_mark, verify_queue,
+        verify_record, history, report_page, report_csv, *staff_edit.route_handlers,
+    ],
+    guards=[staff_guard],
+    request_class=HTMXRequest,
+    include_in_schema=False,
+    response_headers={"Vary": "HX-Request, Cookie", "Cache-Control": "no-store"},
+    exception_handlers={Exception: staff_error},
+)
