@@ -791,6 +791,275 @@ def last_modified(db: Database, entity: str, ids: Iterable[str] | None = None) -
         params += ids
     return dict(db.execute(sql + " group by entity_id", params).fetchall())
 
+# --- kiosk help desk ----------------------------------------------------------------------
+
+
+def insert_help_request(db: Database, row: dict[str, Any]) -> None:
+    db["help_requests"].insert(row)
+
+
+def get_help_request(db: Database, request_id: str) -> dict[str, Any]:
+    rows = list(db.query("select * from help_requests where id = ?", [request_id]))
+    if not rows:
+        raise NotFound("help_request", request_id)
+    return rows[0]
+
+
+def list_help_requests(db: Database, *, statuses: Iterable[str] = (),
+                       kiosk: str | None = None) -> list[dict[str, Any]]:
+    """Help requests, oldest first, optionally only some statuses or one kiosk."""
+    statuses = list(statuses)
+    clauses, params = [], []
+    if statuses:
+        clauses.append(f"status in ({','.join('?' * len(statuses))})")
+        params += statuses
+    if kiosk is not None:
+        clauses.append("kiosk = ?")
+        params.append(kiosk)
+    where = (" where " + " and ".join(clauses)) if clauses else ""
+    return list(db.query(f"select * from help_requests{where} order by created_at, id", params))
+
+
+def update_help_request(db: Database, request_id: str, **fields: Any) -> None:
+    with db.atomic():
+        db["help_requests"].update(request_id, fields)
+
+
+def touch_desk_duty(db: Database, user_id: str, at: str) -> None:
+    with db.atomic():
+        db.execute(
+            "insert into desk_duty (user_id, since, last_seen) values (?, ?, ?) "
+            "on conflict(user_id) do update set last_seen = excluded.last_seen",
+            [user_id, at, at])
+
+
+def end_desk_duty(db: Database, user_id: str) -> None:
+    with db.atomic():
+        db.execute("delete from desk_duty where user_id = ?", [user_id])
+
+
+def desk_duty_seen_since(db: Database, cutoff: str) -> list[str]:
+    """Ids of staff whose desk page checked in at or after ``cutoff`` (ISO UTC)."""
+    return _ids(db, "select user_id from desk_duty where last_seen >= ? order by since",
+                [cutoff])
+
+
+def on_desk_duty(db: Database, user_id: str) -> bool:
+    return bool(db.execute("select 1 from desk_duty where user_id = ?", [user_id]).fetchone())
+
+
+# --- staff accounts -----------------------------------------------------------------------
+
+
+def insert_user(db: Database, row: dict[str, Any], *, actor: str) -> None:
+    with db.atomic():
+        db["users"].insert(row)
+        public = {k: v for k, v in row.items() if k != "password_hash"}
+        _audit(db, actor, "create", "user", row["id"], "*", None, public)
+
+
+def get_user_row(db: Database, *, user_id: str | None = None,
+                 username: str | None = None) -> dict[str, Any] | None:
+    column, value = ("id", user_id) if user_id is not None else ("username", username)
+    rows = list(db.query(f"select * from users where [{column}] = ?", [value]))
+    return rows[0] if rows else None
+
+
+def list_user_rows(db: Database) -> list[dict[str, Any]]:
+    return list(db.query("select * from users order by username"))
+
+
+def update_user(db: Database, user_id: str, fields: dict[str, Any], *,
+                actor: str | None = None) -> None:
+    """Change user columns; ``actor`` records the change in the audit trail (a password hash
+    is never copied there)."""
+    with db.atomic():
+        before = get_user_row(db, user_id=user_id)
+        db["users"].update(user_id, fields)
+        if actor is not None and before is not None:
+            for field, value in fields.items():
+                if field != "password_hash" and before.get(field) != value:
+                    _audit(db, actor, "update", "user", user_id, field, before.get(field), value)
+                elif field == "password_hash":
+                    _audit(db, actor, "update", "user", user_id, "password", None, "changed")
+        if fields.get("active") == 0:
+            db.execute("delete from sessions where user_id = ?", [user_id])
+
+
+def insert_session(db: Database, row: dict[str, Any]) -> None:
+    with db.atomic():
+        db.execute("delete from sessions where expires_at < ?", [_utcnow()])
+        db["sessions"].insert(row)
+
+
+def get_session_row(db: Database, token_hash: str) -> dict[str, Any] | None:
+    rows = list(db.query("select * from sessions where token_hash = ?", [token_hash]))
+    return rows[0] if rows else None
+
+
+def delete_session(db: Database, token_hash: str) -> None:
+    with db.atomic():
+        db.execute("delete from sessions where token_hash = ?", [token_hash])
+
+
+def app_secret(db: Database, name: str, factory) -> str:
+    """A server-generated secret, created by ``factory()`` on first use and kept."""
+    with db.atomic():
+        db.execute("insert or ignore into app_secrets (name, value) values (?, ?)",
+                   [name, factory()])
+        return db.execute("select value from app_secrets where name = ?", [name]).fetchone()[0]
+
+# --- staff console (login throttling, problem reports, slip follow-up, verification) -------
+
+
+def add_login_failure(db: Database, keys: Iterable[str], at: str, *, purge_before: str) -> None:
+    with db.atomic():
+        db.execute("delete from login_failures where at < ?", [purge_before])
+        db["login_failures"].insert_all([{"key": k, "at": at} for k in keys])
+
+
+def count_login_failures(db: Database, key: str, since: str) -> int:
+    return db.execute("select count(*) from login_failures where key = ? and at >= ?",
+                      [key, since]).fetchone()[0]
+
+
+def clear_login_failures(db: Database, key: str) -> None:
+    with db.atomic():
+        db.execute("delete from login_failures where key = ?", [key])
+
+
+def insert_problem_report(db: Database, row: dict[str, Any]) -> None:
+    with db.atomic():
+        db["problem_reports"].insert(row)
+
+
+def get_problem_report(db: Database, report_id: str) -> dict[str, Any]:
+    rows = list(db.query("select * from problem_reports where id = ?", [report_id]))
+    if not rows:
+        raise NotFound("problem_report", report_id)
+    return rows[0]
+
+
+def _report_where(**filters: str | None) -> tuple[str, list[Any]]:
+    columns = {"organization_id": "r.organization_id = ?", "status": "r.status = ?",
+               "service_id": "r.service_id = ?", "since": "r.created_at >= ?"}
+    clauses = [columns[k] for k, v in filters.items() if v is not None]
+    params = [v for v in filters.values() if v is not None]
+    return (" where " + " and ".join(clauses)) if clauses else "", params
+
+
+def list_problem_reports(db: Database, *, organization_id: str | None = None,
+                         status: str | None = None,
+                         service_id: str | None = None) -> list[dict[str, Any]]:
+    """Problem reports, newest first, with the service's name."""
+    where, params = _report_where(organization_id=organization_id, status=status,
+                                  service_id=service_id)
+    return list(db.query(
+        "select r.*, s.name as service_name from problem_reports r "
+        f"join services s on s.id = r.service_id{where} order by r.created_at desc, r.id",
+        params))
+
+
+def problem_report_counts(db: Database, *, organization_id: str | None = None,
+                          status: str | None = None,
+                          since: str | None = None) -> list[dict[str, Any]]:
+    """(service, kind) -> number of reports, most reported services first."""
+    where, params = _report_where(organization_id=organization_id, status=status,
+                                  since=since)
+    return list(db.query(
+        "select r.service_id, s.name as service_name, r.organization_id, r.kind, "
+        "count(*) as n from problem_reports r join services s on s.id = r.service_id"
+        f"{where} group by r.service_id, r.kind "
+        "order by sum(count(*)) over (partition by r.service_id) desc, s.name, r.kind",
+        params))
+
+
+def close_problem_report(db: Database, report_id: str, *, status: str, by: str,
+                         at: str) -> None:
+    with db.atomic():
+        db["problem_reports"].update(report_id, {"status": status, "closed_by": by,
+                                                 "closed_at": at})
+
+
+def add_issued_slip(db: Database, *, code: str, day: str, channel: str,
+                    pathway_id: str | None, services: list[str]) -> None:
+    with db.atomic():
+        db.execute(
+            "insert into issued_slips (code, day, channel, pathway_id, services, count) "
+            "values (?, ?, ?, ?, ?, 1) on conflict (code, day, channel) "
+            "do update set count = count + 1",
+            [code, day, channel, pathway_id, json.dumps(services)])
+
+
+def issued_slip_rows(db: Database, code: str) -> list[dict[str, Any]]:
+    return [{**r, "services": json.loads(r["services"])} for r in db.query(
+        "select * from issued_slips where code = ? order by day", [code])]
+
+
+def insert_referral_outcome(db: Database, row: dict[str, Any]) -> None:
+    with db.atomic():
+        db["referral_outcomes"].insert(row)
+
+
+def referral_outcome_rows(db: Database, *, code: str | None = None) -> list[dict[str, Any]]:
+    where, params = _where({"code": code})
+    return list(db.query(f"select * from referral_outcomes{where} order by day, id", params))
+
+
+def pathway_outcome_counts(db: Database, *, since: str | None = None) -> list[dict[str, Any]]:
+    """Per pathway (None: slips made of services): slips issued and each outcome's count."""
+    day = " and day >= ?" if since else ""
+    params = [since] if since else []
+    issued = db.query(
+        f"select pathway_id, sum(count) as n from issued_slips where 1 = 1{day} "
+        "group by pathway_id", params)
+    outcomes = db.query(
+        f"select pathway_id, outcome, reason, count(*) as n from referral_outcomes "
+        f"where 1 = 1{day} group by pathway_id, outcome, reason", params)
+    by_pathway: dict[str | None, dict[str, Any]] = {}
+    for row in issued:
+        by_pathway.setdefault(row["pathway_id"], {"issued": 0, "outcomes": {}})["issued"] = \
+            row["n"]
+    for row in outcomes:
+        entry = by_pathway.setdefault(row["pathway_id"], {"issued": 0, "outcomes": {}})
+        key = row["outcome"] + (f":{row['reason']}" if row["reason"] else "")
+        entry["outcomes"][key] = entry["outcomes"].get(key, 0) + row["n"]
+    return [{"pathway_id": pid, **data} for pid, data in by_pathway.items()]
+
+
+def mark_verified(db: Database, entity: str, entity_id: str, *, actor: str,
+                  day: dt.date) -> msgspec.Struct:
+    """Record that a person checked a service or contact and found it still correct.
+
+    Goes through the normal save (checks, pathway revalidation, audit rows), so the audit
+    trail shows who confirmed what and when.
+    """
+    if entity not in ("service", "contact"):
+        raise InvalidData(f"only services and contacts carry a verification, not {entity}",
+                          field="entity")
+    record = get(db, entity, entity_id)
+    return save(db, msgspec.structs.replace(record, assured_date=day, assured_by=actor),
+                actor=actor)
+
+
+def stale_records(db: Database, *, before: dt.date,
+                  organization_id: str | None = None) -> list[dict[str, Any]]:
+    """Active services and contacts never verified, or last verified before ``before``,
+    oldest first: (entity, id, name, organization_id, assured_date, assured_by)."""
+    org = " and organization_id = ?" if organization_id else ""
+    params = [before.isoformat(), *([organization_id] if organization_id else [])]
+    return list(db.query(
+        "select * from ("
+        "select 'service' as entity, id, name, organization_id, assured_date, assured_by "
+        "from services where status = 'active' "
+        "union all select 'contact', id, trim(coalesce(civility || ' ', '') || given_name "
+        "|| ' ' || family_name), organization_id, assured_date, assured_by "
+        "from contacts where status = 'active') "
+        f"where (assured_date is null or assured_date < ?){org} "
+        "order by assured_date is not null, assured_date, entity desc, name",
+        params))
+
+
 # --- search (bulk import for benchmarks and importers) -------------------------------------
 
 
@@ -829,6 +1098,13 @@ def bulk_create(db: Database, organizations: Iterable[Organization] = (),
                                      ("location", locations), ("service", services))
              for r in records), batch_size=batch_size)
     return len(organizations) + len(locations) + len(services)
+
+
+def audit_origin(db: Database) -> str:
+    """What the first audit row says ("<time> <entity> <id>"): tells one database's history
+    from another's, so a search index built from another database is not reused."""
+    row = next(db.query("select at, entity, entity_id from audit order by id limit 1"), None)
+    return f"{row['at']} {row['entity']} {row['entity_id']}" if row else ""
 
 
 class _DryRun(Exception):
