@@ -22,7 +22,6 @@ from sqlite_utils import Database
 from orientation import hsds, store
 from orientation.access import Caller
 from orientation.errors import NotFound
-from orientation.models import Service
 from orientation.search import Filters, SearchIndex
 
 from .http import MIDDLEWARE, link_header, page_links, provide_caller
@@ -73,30 +72,28 @@ def _search(db: Database, index: SearchIndex, text: str) -> list[str]:
             return ids
 
 
-def _services(db: Database, index: SearchIndex, *, search: str | None,
-              taxonomy_term_id: UUID | None, taxonomy_id: UUID | None,
-              organization_id: UUID | None, modified_after: dt.datetime | None
-              ) -> list[Service]:
-    services = list(store.iter_services(db, status="active"))
-    if search and search.strip():
-        rank = {sid: n for n, sid in enumerate(_search(db, index, search))}
-        services = sorted((s for s in services if s.id in rank), key=lambda s: rank[s.id])
+def _service_ids(db: Database, index: SearchIndex, *, search: str | None,
+                 taxonomy_term_id: UUID | None, taxonomy_id: UUID | None,
+                 organization_id: UUID | None, modified_after: dt.datetime | None
+                 ) -> list[str]:
+    terms = None
     if taxonomy_term_id is not None:
         term = str(taxonomy_term_id)
-        wanted = {term} | {t.id for t in store.list_terms(db) if t.parent_id == term}
-        services = [s for s in services if wanted & set(s.needs)]
+        terms = {term} | {t.id for t in store.list_terms(db) if t.parent_id == term}
     if taxonomy_id is not None:
         ours = str(taxonomy_id) == hsds.TAXONOMY_ID
-        services = [s for s in services if ours and s.needs]
-    if organization_id is not None:
-        services = [s for s in services if s.organization_id == str(organization_id)]
-    if modified_after is not None:
-        if modified_after.tzinfo is None:
-            modified_after = modified_after.replace(tzinfo=dt.timezone.utc)
-        modified = store.last_modified(db, "service")
-        services = [s for s in services if s.id in modified
-                    and dt.datetime.fromisoformat(modified[s.id]) >= modified_after]
-    return services
+        terms = (terms if terms is not None else {t.id for t in store.list_terms(db)}) \
+            if ours else set()
+    if modified_after is not None and modified_after.tzinfo is None:
+        modified_after = modified_after.replace(tzinfo=dt.timezone.utc)
+    ids = store.service_ids(
+        db, organization_id=str(organization_id) if organization_id else None,
+        term_ids=terms, modified_after=modified_after and modified_after.astimezone(
+            dt.timezone.utc).isoformat(timespec="seconds"))
+    if search and search.strip():
+        wanted = set(ids)
+        ids = [i for i in _search(db, index, search) if i in wanted]
+    return ids
 
 
 def _ndjson(state: State, ids: list[str], caller: Caller, full: bool, minimal: bool
@@ -126,17 +123,17 @@ def list_services(
     minimal: bool = False, full: bool = False,
     format: Literal["json", "ndjson"] = Parameter(default="json", description="json or ndjson."),
 ) -> Response[Page]:
-    services = _services(db, index, search=search, taxonomy_term_id=taxonomy_term_id,
-                         taxonomy_id=taxonomy_id, organization_id=organization_id,
-                         modified_after=modified_after)
+    ids = _service_ids(db, index, search=search, taxonomy_term_id=taxonomy_term_id,
+                       taxonomy_id=taxonomy_id, organization_id=organization_id,
+                       modified_after=modified_after)
     if format == "ndjson":
-        return Stream(_ndjson(state, [s.id for s in services], caller, full, minimal),
+        return Stream(_ndjson(state, ids, caller, full, minimal),
                       media_type="application/x-ndjson")
-    current = services[(page - 1) * per_page: page * per_page]
+    current = [store.get_service(db, i) for i in ids[(page - 1) * per_page: page * per_page]]
     items = list(hsds.iter_services(db, current, full=full, caller=caller, minimal=minimal))
-    total_pages = max(1, -(-len(services) // per_page))
+    total_pages = max(1, -(-len(ids) // per_page))
     links = page_links(request, page, total_pages)
-    return Response(hsds.page(items, total=len(services), page_number=page, per_page=per_page),
+    return Response(hsds.page(items, total=len(ids), page_number=page, per_page=per_page),
                     headers={"Link": link_header(links)})
 
 
@@ -172,38 +169,27 @@ def get_organization(db: DB, caller: Who, organization_id: UUID,
     return data
 
 
-def _service_at_locations(db: Database, organization_id: UUID | None,
-                          taxonomy_term_id: UUID | None) -> list[tuple[Service, str]]:
-    pairs = []
-    for s in store.iter_services(db, status="active"):
-        if organization_id is not None and s.organization_id != str(organization_id):
-            continue
-        if taxonomy_term_id is not None and str(taxonomy_term_id) not in s.needs:
-            continue
-        pairs += [(s, loc) for loc in s.location_ids]
-    return pairs
-
-
 @get("/service_at_locations", operation_id="getPaginatedListOfServiceAtLocations",
      sync_to_thread=True, summary="Paginated services at their locations")
 def list_service_at_locations(request: Request, db: DB, caller: Who,
                               page: int = PAGE, per_page: int = PER_PAGE,
                               organization_id: UUID | None = None,
                               taxonomy_term_id: UUID | None = None) -> Response[Page]:
-    pairs = _service_at_locations(db, organization_id, taxonomy_term_id)
+    ids = store.service_ids(db, organization_id=str(organization_id) if organization_id
+                            else None,
+                            term_ids=[str(taxonomy_term_id)] if taxonomy_term_id else None)
+    places = store.locations_by_service(db)
+    pairs = [(sid, loc) for sid in ids for loc in places.get(sid, [])]
     return _page(request, pairs, page, per_page, lambda pair: hsds.service_at_location(
-        db, pair[0], store.get_location(db, pair[1]), caller=caller))
+        db, store.get_service(db, pair[0]), store.get_location(db, pair[1]), caller=caller))
 
 
 @get("/service_at_locations/{sal_id:uuid}", operation_id="getFullyNestedServiceAtLocationById",
      sync_to_thread=True, summary="A service at one location, fully nested")
 def get_service_at_location(db: DB, caller: Who, sal_id: UUID) -> dict[str, Any]:
-    row = next(db.query("select service_id, location_id from service_at_locations "
-                        "where id = ?", [str(sal_id)]), None)
-    if row is None:
-        raise NotFound("service_at_location", str(sal_id))
-    return hsds.service_at_location(db, store.get_service(db, row["service_id"]),
-                                    store.get_location(db, row["location_id"]),
+    service_id, location_id = store.service_at_location_link(db, str(sal_id))
+    return hsds.service_at_location(db, store.get_service(db, service_id),
+                                    store.get_location(db, location_id),
                                     caller=caller, full=True)
 
 

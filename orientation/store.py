@@ -781,6 +781,46 @@ def find_api_key(db: Database, secret: str) -> ApiKey | None:
     return _api_key(rows[0]) if rows else None
 
 
+def service_ids(db: Database, *, status: str | None = "active",
+                organization_id: str | None = None, term_ids: Iterable[str] | None = None,
+                modified_after: str | None = None) -> list[str]:
+    """Ids of the services that match, in name order, without loading the services (a
+    listing then loads only the page it shows). ``term_ids``: any of these needs."""
+    clauses, params = [], []
+    if status is not None:
+        clauses.append("s.status = ?")
+        params.append(status)
+    if organization_id is not None:
+        clauses.append("s.organization_id = ?")
+        params.append(organization_id)
+    if term_ids is not None:
+        terms = list(term_ids)
+        clauses.append("s.id in (select service_id from service_terms where term_id in "
+                       f"({','.join('?' * len(terms))}))")
+        params += terms
+    if modified_after is not None:
+        clauses.append("s.id in (select entity_id from audit where entity = 'service' "
+                       "group by entity_id having max(at) >= ?)")
+        params.append(modified_after)
+    where = (" where " + " and ".join(clauses)) if clauses else ""
+    return _ids(db, f"select s.id from services s{where} order by s.name, s.id", params)
+
+
+def locations_by_service(db: Database) -> dict[str, list[str]]:
+    """service id -> its location ids, in order (one query)."""
+    return _links_by_owner(db, "select service_id, location_id from service_at_locations "
+                               "order by service_id, position")
+
+
+def service_at_location_link(db: Database, link_id: str) -> tuple[str, str]:
+    """(service id, location id) of an HSDS service_at_location id."""
+    row = db.execute("select service_id, location_id from service_at_locations where id = ?",
+                     [link_id]).fetchone()
+    if row is None:
+        raise NotFound("service_at_location", link_id)
+    return row[0], row[1]
+
+
 def last_modified(db: Database, entity: str, ids: Iterable[str] | None = None) -> dict[str, str]:
     """entity id -> ISO time of its newest audit row (HSDS ``last_modified``)."""
     sql = "select entity_id, max(at) from audit where entity = ?"
@@ -790,6 +830,7 @@ def last_modified(db: Database, entity: str, ids: Iterable[str] | None = None) -
         sql += f" and entity_id in ({','.join('?' * len(ids))})"
         params += ids
     return dict(db.execute(sql + " group by entity_id", params).fetchall())
+
 
 # --- kiosk help desk ----------------------------------------------------------------------
 
