@@ -30,7 +30,8 @@ from .models import Closure, Schedule, TaxonomyTerm
 B, K1 = 0.75, 1.2  # whoosh's BM25F defaults
 TIEBREAK = 0.1
 FIELDS = ("title", "body")
-POSTINGS_CACHE = 4096
+#: Scored postings kept per snapshot, in bytes (least recently used terms go first).
+POSTINGS_CACHE_BYTES = 64 * 2**20
 
 #: One scored term: (field, stem, boost).
 Term = tuple[str, str, float]
@@ -62,6 +63,7 @@ class Snapshot:
         self._df: dict[tuple[str, str], int] = {}
         self._postings: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = \
             OrderedDict()
+        self._postings_bytes = 0
         self._masks: dict[str, np.ndarray] = {}
         self._open: dict[tuple, np.ndarray] = {}
         self._hours: dict[int, tuple] = {}
@@ -129,8 +131,10 @@ class Snapshot:
             score = tf
         found = (ids, score)
         self._postings[key] = found
-        if len(self._postings) > POSTINGS_CACHE:
-            self._postings.popitem(last=False)
+        self._postings_bytes += ids.nbytes + score.nbytes
+        while self._postings_bytes > POSTINGS_CACHE_BYTES and len(self._postings) > 1:
+            _, (old_ids, old_score) = self._postings.popitem(last=False)
+            self._postings_bytes -= old_ids.nbytes + old_score.nbytes
         return found
 
     # -- queries
