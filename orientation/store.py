@@ -950,6 +950,7 @@ def app_secret(db: Database, name: str, factory) -> str:
                    [name, factory()])
         return db.execute("select value from app_secrets where name = ?", [name]).fetchone()[0]
 
+
 # --- staff console (login throttling, problem reports, slip follow-up, verification) -------
 
 
@@ -997,7 +998,7 @@ def list_problem_reports(db: Database, *, organization_id: str | None = None,
                                   service_id=service_id)
     return list(db.query(
         "select r.*, s.name as service_name from problem_reports r "
-        f"join services s on s.id = r.service_id{where} order by r.created_at desc, r.id",
+        f"join services s on s.id = r.service_id{where} order by r.created_at desc, r.rowid desc",
         params))
 
 
@@ -1101,6 +1102,22 @@ def stale_records(db: Database, *, before: dt.date,
         params))
 
 
+class _DryRun(Exception):
+    pass
+
+
+def check_save(db: Database, obj: msgspec.Struct, *, actor: str) -> None:
+    """Run every check ``save`` would (references, schedules, pathway invariants, the
+    revalidation of pathways that use the record) and roll everything back: the live
+    validation of the staff editor. Raises what ``save`` would raise."""
+    try:
+        with db.atomic():
+            save(db, obj, actor=actor)
+            raise _DryRun
+    except _DryRun:
+        pass
+
+
 # --- search (bulk import for benchmarks and importers) -------------------------------------
 
 
@@ -1146,19 +1163,3 @@ def audit_origin(db: Database) -> str:
     from another's, so a search index built from another database is not reused."""
     row = next(db.query("select at, entity, entity_id from audit order by id limit 1"), None)
     return f"{row['at']} {row['entity']} {row['entity_id']}" if row else ""
-
-
-class _DryRun(Exception):
-    pass
-
-
-def check_save(db: Database, obj: msgspec.Struct, *, actor: str) -> None:
-    """Run every check ``save`` would (references, schedules, pathway invariants, the
-    revalidation of pathways that use the record) and roll everything back: the live
-    validation of the staff editor. Raises what ``save`` would raise."""
-    try:
-        with db.atomic():
-            save(db, obj, actor=actor)
-            raise _DryRun
-    except _DryRun:
-        pass
