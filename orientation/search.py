@@ -275,12 +275,13 @@ class SearchIndex:
             if indexed > generation:  # the database went back (restored from a copy)
                 self._rebuild(db)
             else:
-                if indexed < generation:
-                    self._apply(db, indexed)
+                if indexed < generation:  # (writes after ``generation`` may come along)
+                    generation = self._apply(db, indexed)
                 self._swap(generation, {t.id: t for t in store.list_terms(db)})
             return self._snapshot
 
-    def _apply(self, db: Database, since: int) -> None:
+    def _apply(self, db: Database, since: int) -> int:
+        """Re-index what changed after generation ``since``; returns the new generation."""
         top, changed = store.changes_since(db, since)
         ctx = documents.Context(db)
         services: set[str] = set()
@@ -320,6 +321,7 @@ class SearchIndex:
         except BaseException:
             writer.cancel()
             raise
+        return top
 
     def _swap(self, generation: int, terms: dict[str, TaxonomyTerm]) -> None:
         new = Snapshot(self._ix.searcher(), generation, terms)
