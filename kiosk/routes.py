@@ -31,7 +31,17 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlite_utils import Database
 
-from orientation import communes, geo, helpdesk, hours, printing, reports, speech, store, unmet
+from orientation import (
+    communes,
+    geo,
+    helpdesk,
+    hours,
+    printing,
+    reports,
+    speech,
+    store,
+    unmet,
+)
 from orientation import slip as slips
 from orientation.access import ANONYMOUS, view
 from orientation.errors import InvalidData, NotFound, OrientationError

@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import Cookie
-from litestar.exceptions import HTTPException, PermissionDeniedException
+from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
@@ -32,7 +32,6 @@ from orientation import (
     communes,
     contacts,
     hours,
-    printing,
     reports,
     store,
     unmet,
@@ -41,10 +40,10 @@ from orientation import (
 from orientation import slip as slips
 from orientation.access import may_change
 from orientation.errors import InvalidData, NotFound
-from orientation.models import PathwayStep, Service
+from orientation.models import Service
 from orientation.search import AUDIENCES, FLAGS, Filters, Results, SearchIndex
 
-from . import i18n, staff_edit
+from . import i18n, staff_edit, staff_slip
 from .console import (
     FormBody,
     caller,
@@ -54,20 +53,16 @@ from .console import (
     page,
     require_org,
     session,
-    settings,
     staff_error,
     staff_guard,
     stale_months,
     sync,
     verified,
 )
-from .routes import _slip_context, _slip_document
 
 PAGE_SIZE = 20
 LOGIN_CSRF_COOKIE = "staff_login_csrf"
 MAX_COMPARE = 3
-MAX_SLIP_STEPS = 6
-NOTE_MAX = 200
 
 
 # --- Small readers ------------------------------------------------------------------------------
@@ -350,182 +345,6 @@ def call_pick(request: HTMXRequest, db: Database, need: FromQuery[str] = "",
     return page(request, "staff/call_pick.html", needs=needs)
 
 
-# --- Compose a slip -----------------------------------------------------------------------------
-
-
-class Composition(msgspec.Struct, kw_only=True):
-    """The composer's state, carried in the form itself (nothing is stored on the server).
-
-    ``steps`` are tokens in slip order: ``p<n>`` is the pathway's step n, ``s<id>`` a service
-    with its main contact."""
-
-    pathway_id: str | None = None
-    steps: list[str] = []
-    note: str = ""
-    lang: str = "fr"
-    paper: str = "a4"
-
-
-def _composition(db: Database, data: dict[str, list[str]]) -> Composition:
-    def one(name: str, default: str = "") -> str:
-        values = data.get(name) or [default]
-        return values[-1]
-
-    pathway_id = one("pathway") or None
-    steps = [s for s in data.get("step", []) if s]
-    if pathway_id and not steps and "step" not in data:
-        steps = [f"p{i}" for i in range(len(store.get_pathway(db, pathway_id).steps))]
-    steps += [f"s{sid}" for sid in data.get("service", []) if sid]
-    lang = one("lang", "fr")
-    comp = Composition(pathway_id=pathway_id, steps=list(dict.fromkeys(steps)),
-                       note=" ".join(one("note").split())[:NOTE_MAX],
-                       lang=lang if lang in i18n.LANGUAGES else "fr",
-                       paper="80mm" if one("paper") == "80mm" else "a4")
-    action = one("action")
-    verb, _, arg = action.partition(":")
-    if verb == "pathway":
-        picked = one("pathway_pick") or None
-        comp.pathway_id = picked
-        comp.steps = [f"p{i}" for i in range(len(store.get_pathway(db, picked).steps))] \
-            if picked else [t for t in comp.steps if t.startswith("s")]
-    elif verb in ("up", "down", "remove") and arg.isdigit() and int(arg) < len(comp.steps):
-        i = int(arg)
-        if verb == "remove":
-            del comp.steps[i]
-        else:
-            j = i - 1 if verb == "up" else i + 1
-            if 0 <= j < len(comp.steps):
-                comp.steps[i], comp.steps[j] = comp.steps[j], comp.steps[i]
-    elif verb == "add" and one("add_service"):
-        token = f"s{one('add_service')}"
-        if token not in comp.steps:
-            comp.steps.append(token)
-    if len(comp.steps) > MAX_SLIP_STEPS:
-        raise InvalidData(f"a slip has {MAX_SLIP_STEPS} steps at most", field="step")
-    return comp
-
-
-def _pathway_steps(db: Database, comp: Composition) -> list[PathwayStep]:
-    pathway = store.get_pathway(db, comp.pathway_id) if comp.pathway_id else None
-    steps = []
-    for token in comp.steps:
-        if token.startswith("p") and token[1:].isdigit() and pathway:
-            n = int(token[1:])
-            if n >= len(pathway.steps):
-                raise InvalidData(f"the pathway has no step {n + 1}", field="step")
-            steps.append(pathway.steps[n])
-        elif token.startswith("s"):
-            steps.extend(slips.service_steps(db, [token[1:]]))
-        else:
-            raise InvalidData(f"unknown step {token!r}", field="step")
-    return steps
-
-
-def _compose(db: Database, comp: Composition) -> slips.Slip | None:
-    if not comp.steps:
-        return None
-    steps = _pathway_steps(db, comp)
-    pathway = store.get_pathway(db, comp.pathway_id) if comp.pathway_id else None
-    whole = pathway is not None and comp.steps == [f"p{i}" for i in range(len(pathway.steps))]
-    if whole:
-        composed = slips.for_pathway(db, pathway, lang=comp.lang)
-    else:
-        # The QR code and the reference code follow the services, in the order chosen.
-        title = pathway.text("need", comp.lang) if pathway else None
-        composed = slips.compose(db, steps, lang=comp.lang, title=title,
-                                 title_lang=comp.lang if title else None,
-                                 query=urlencode([("service", s.service_id) for s in steps]))
-    note = reports.clean_note(comp.note)
-    return msgspec.structs.replace(composed, note=note) if note else composed
-
-
-def _composer(request: HTMXRequest, db: Database, comp: Composition) -> Template:
-    composed = _compose(db, comp)
-    pathway = store.get_pathway(db, comp.pathway_id) if comp.pathway_id else None
-    labels = []
-    for token in comp.steps:
-        if token.startswith("p") and pathway:
-            step = pathway.steps[int(token[1:])]
-            labels.append(store.get_service(db, step.service_id).name)
-        else:
-            labels.append(store.get_service(db, token[1:]).name)
-    orgs = org_names(db)
-    choices = [(s.id, s.name, orgs.get(s.organization_id, ""))
-               for s in store.iter_services(db, status="active") if s.contact_ids]
-    preview = ""
-    if composed:
-        # The preview is the very template that is printed, in the slip's own language.
-        preview = request.app.template_engine.get_template("_slip.html").render(
-            lang=composed.lang, dir=i18n.direction(composed.lang),
-            **_slip_context(request, composed))
-    return page(request, "staff/slip.html", fragment="staff/_composer.html", comp=comp,
-                pathway=pathway, labels=labels, choices=choices, slip=composed,
-                preview=preview, pathways=store.list_pathways(db, status="active"),
-                note_max=NOTE_MAX, languages=i18n.LANGUAGES)
-
-
-@get("/slip", sync_to_thread=True, name="staff_slip", opt={"role": "staff"})
-def slip_page(request: HTMXRequest, db: Database) -> Template:
-    data = {key: request.query_params.getall(key) for key in request.query_params}
-    data.pop("note", None)  # a note never travels in a URL (URLs end up in logs)
-    return _composer(request, db, _composition(db, data))
-
-
-@post("/slip", sync_to_thread=True, name="staff_slip_post", opt={"role": "staff"},
-      status_code=200)
-def slip_update(request: HTMXRequest, db: Database,
-                data: FormBody) -> Template:
-    return _composer(request, db, _composition(db, lists(data)))
-
-
-def _issue(db: Database, comp: Composition, composed: slips.Slip) -> None:
-    services = [s.service.id for s in composed.steps]
-    reports.issue(db, composed.code, channel="staff", pathway_id=comp.pathway_id,
-                  services=services)
-
-
-@post("/slip/print", sync_to_thread=True, name="staff_slip_print", opt={"role": "staff"},
-      status_code=200)
-def slip_print(request: HTMXRequest, db: Database,
-               data: FormBody) -> Template:
-    comp = _composition(db, lists(data))
-    composed = _compose(db, comp)
-    if composed is None:
-        raise InvalidData("add at least one step to the slip", field="step")
-    config = settings(request)
-    try:
-        printed = printing.print_page(
-            _slip_document(request, composed, comp.paper), backend=str(config["printer"]),
-            target=str(config["printer_target"]), name=composed.code, paper=comp.paper,
-            chromium=str(config["chromium"]))
-        problem = None
-        _issue(db, comp, composed)
-    except printing.PrinterError as exc:
-        printed, problem = None, exc.reason
-    return page(request, "staff/printed.html", fragment="staff/_printed.html",
-                printed=printed, problem=problem, slip=composed,
-                status_code=503 if problem else 200)
-
-
-@post("/slip/pdf", sync_to_thread=True, name="staff_slip_pdf", opt={"role": "staff"},
-      media_type="application/pdf", status_code=200)
-def slip_pdf(request: HTMXRequest, db: Database,
-             data: FormBody) -> Response[bytes]:
-    comp = _composition(db, lists(data))
-    composed = _compose(db, comp)
-    if composed is None:
-        raise InvalidData("add at least one step to the slip", field="step")
-    try:
-        rendered = printing.render(_slip_document(request, composed, comp.paper),
-                                   paper=comp.paper, chromium=str(settings(request)["chromium"]))
-    except printing.PrinterError as exc:
-        raise HTTPException(status_code=503, detail=str(exc)) from None
-    _issue(db, comp, composed)
-    return Response(rendered.pdf, media_type="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="orientation-{composed.code}.pdf"',
-        "Cache-Control": "no-store"})
-
-
 # --- Problem reports ----------------------------------------------------------------------------
 
 
@@ -691,7 +510,7 @@ staff_router = Router(
     path="/staff",
     route_handlers=[
         login_page, login, logout, home, search, service_page, pathway_page, compare,
-        call_service, call_need, call_pick, slip_page, slip_update, slip_print, slip_pdf,
+        call_service, call_need, call_pick, *staff_slip.route_handlers,
         report_problem, problems, problem_close, followup, followup_mark, verify_queue,
         verify_record, history, report_page, report_csv, *staff_edit.route_handlers,
     ],
