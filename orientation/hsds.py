@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -100,6 +101,15 @@ def _id(owner: str, *parts: str) -> str:
 
 def _clean(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v is not None and v != ""}
+
+
+def _uri(value: str | None) -> str | None:
+    """Only absolute URLs: HSDS types these fields as "uri" (a bare "www.x.be" is left out)."""
+    return value if value and re.fullmatch(r"[a-zA-Z][a-zA-Z0-9+.-]*://\S+", value) else None
+
+
+def _email(value: str | None) -> str | None:
+    return value if value and re.fullmatch(r"[^@\s]+@[^@\s]+", value) else None
 
 
 def _date(value: dt.date | None) -> str | None:
@@ -194,7 +204,8 @@ def organization(org: Organization, *, caller: Caller = ANONYMOUS, db: Database 
                  full: bool = False) -> dict[str, Any]:
     data = _clean({
         "id": org.id, "name": org.name, "alternate_name": org.alternate_name,
-        "description": org.description, "email": org.email, "website": org.website,
+        "description": org.description, "email": _email(org.email),
+        "website": _uri(org.website),
         "be_kind": org.kind,
     })
     data["description"] = org.description
@@ -248,7 +259,7 @@ def contact(c: Contact, *, caller: Caller = ANONYMOUS, service_id: str | None = 
     absence = upcoming[0] if upcoming else None
     return _clean({
         "id": c.id, "organization_id": c.organization_id, "service_id": service_id,
-        "name": c.name, "title": c.role, "email": c.email,
+        "name": c.name, "title": c.role, "email": _email(c.email),
         "phones": phones(c.phones, caller, contact_id=c.id),
         "be_role": c.role, "be_languages": c.languages,
         "be_absence": absence and _clean({
@@ -286,8 +297,8 @@ def service(s: Service, *, org: Organization | None = None, modified: str | None
     eligibility = " ".join(x for x in (s.access.audience, s.access.eligibility) if x)
     data = _clean({
         "id": s.id, "organization_id": s.organization_id, "name": s.name,
-        "alternate_name": s.alternate_name, "description": s.description, "url": s.url,
-        "email": s.email, "status": s.status, "interpretation_services": s.interpretation,
+        "alternate_name": s.alternate_name, "description": s.description, "url": _uri(s.url),
+        "email": _email(s.email), "status": s.status, "interpretation_services": s.interpretation,
         "application_process": _access_text(s),
         "fees_description": "Gratuit." if s.access.cost_free else s.access.cost_description,
         "eligibility_description": eligibility or None, "assured_date": _date(s.assured_date),

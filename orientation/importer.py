@@ -598,6 +598,24 @@ def _overnight(row: dict) -> list[dict]:
              "byday": following, "opens_at": "00:00"}]
 
 
+def _url(value: Any) -> str | None:
+    """A web address as a full URL: "www.example.org/x" -> "http://www.example.org/x"; text
+    that is no address at all is dropped."""
+    value = str(value or "").strip()
+    if not value or " " in value:
+        return None
+    if not re.match(r"[a-z][a-z0-9+.-]*://", value, re.I):
+        if not re.match(r"[\w-]+(\.[\w-]+)+(/|$)", value):
+            return None
+        value = "http://" + value
+    return value
+
+
+def _email(value: Any) -> str | None:
+    value = str(value or "").strip()
+    return value if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value) else None
+
+
 def _language(value: str) -> str:
     value = value.strip().rstrip(".")
     return LANGUAGE_CODES.get(value.lower(), value.lower()[:12])
@@ -680,8 +698,8 @@ class _Mapper:
         return self.convert(Organization, {
             "id": oid, "name": data.get("name") or "", "alternate_name":
             data.get("alternate_name"), "description": data.get("description") or "",
-            "kind": data.get("be_kind") or "autre", "website": data.get("website"),
-            "email": data.get("email"), "phones": self.phones(data.get("phones"), oid),
+            "kind": data.get("be_kind") or "autre", "website": _url(data.get("website")),
+            "email": _email(data.get("email")), "phones": self.phones(data.get("phones"), oid),
             "status": data.get("be_status") or "active",
             "source_id": data.get("be_source_id") or source_id,
         }, at)
@@ -729,7 +747,7 @@ class _Mapper:
             "id": cid, "organization_id": org_id, "civility": data.get("be_civility"),
             "given_name": given, "family_name": family or "",
             "role": data.get("be_role") or data.get("title") or "",
-            "email": data.get("email"), "phones": self.phones(data.get("phones"), cid),
+            "email": _email(data.get("email")), "phones": self.phones(data.get("phones"), cid),
             "languages": data.get("be_languages") or [],
             "availability": data.get("be_availability") or [], "absences": absences,
             "status": data.get("be_status") or "active",
@@ -806,8 +824,8 @@ class _Mapper:
         return self.convert(Service, {
             "id": sid, "organization_id": org_id, "name": data.get("name") or "",
             "alternate_name": data.get("alternate_name"),
-            "description": data.get("description") or "", "url": data.get("url"),
-            "email": data.get("email"), "phones": self.phones(data.get("phones"), sid),
+            "description": data.get("description") or "", "url": _url(data.get("url")),
+            "email": _email(data.get("email")), "phones": self.phones(data.get("phones"), sid),
             "needs": self.needs(data), "keywords": keywords, "location_ids": locations,
             "contact_ids": contacts,
             "languages": [x.get("code") for x in data.get("languages") or [] if x.get("code")]

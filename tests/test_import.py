@@ -99,8 +99,12 @@ def test_open_referral_uk_feed(empty_db):
     report = importer.load(empty_db, BRISTOL)
     assert report.created == {"organization": 594, "service": 811}
     assert reasons(report) == {("service", "no name"): 1, ("service", "no organisation"): 6}
-    for service in store.list_services(empty_db)[:50]:
+    services = store.list_services(empty_db)
+    for service in services:
         assert "<p>" not in service.description  # the feed's HTML became plain text
+        assert service.url is None or service.url.startswith(("http://", "https://"))
+    # "www.example.org" in the feed becomes a URL that HSDS validators accept
+    assert any(s.url == "http://www.autumnyearscommunitycare.com" for s in services)
 
 
 def test_imported_data_through_the_hsds_api(db_path, index_dir):
