@@ -104,6 +104,7 @@ def create_app(
     from api.hsds import hsds_router
     from api.http import EXCEPTION_HANDLERS
     from api.routes import api_router
+    from kiosk.desk import desk_router
     from kiosk.routes import kiosk_router, not_found, template_config
     from kiosk.staff import staff_router
 
@@ -124,7 +125,8 @@ def create_app(
             app.state.index.close()
 
     return Litestar(
-        route_handlers=[healthz, api_router, hsds_router, kiosk_router, staff_router],
+        route_handlers=[healthz, api_router, hsds_router, kiosk_router, staff_router,
+                        desk_router],
         openapi_config=openapi_config(),
         cors_config=cors_config(config.get("cors_origins") or ""),
         # Unknown pages outside the API get the kiosk's plain-words page, not JSON.

@@ -117,6 +117,10 @@ def escpos_bytes(png: bytes) -> bytes:
 def _feed(printer, png: bytes) -> None:
     from PIL import Image
 
+    # An 80 mm roll at 203 dpi: tell python-escpos, so it neither guesses nor complains.
+    data = printer.profile.profile_data
+    printer.profile.profile_data = {**data, "media": {**data["media"], "width": {
+        **data["media"]["width"], "pixels": RASTER_DOTS}}}
     image = Image.open(io.BytesIO(png)).convert("L")
     if image.width > RASTER_DOTS:
         image = image.resize((RASTER_DOTS, round(image.height * RASTER_DOTS / image.width)))

@@ -362,6 +362,46 @@ def test_nobody_on_duty_shows_where_to_find_a_person(client, db):
     assert not helpdesk.open_requests(db)  # nothing sent into the void
 
 
+def test_call_desk_acknowledge_resolve(client, db, staff_cookie):
+    user, cookie, session = staff_cookie
+    helpdesk.start_duty(db, user.id)
+    response = client.post("/help", follow_redirects=False)
+    assert response.status_code == 303
+    status_url = response.headers["location"]
+    assert "Nous appelons une personne." in client.get(status_url).text
+    # Pressing again does not call a second person.
+    assert client.post("/help", follow_redirects=False).headers["location"] == status_url
+    (call,) = helpdesk.open_requests(db)
+    assert call.kiosk == "Ixelles"
+
+    client.cookies.set(accounts.COOKIE, cookie)
+    desk = client.get("/desk")
+    assert desk.status_code == 200 and "Borne Ixelles" in desk.text
+    polled = client.get("/desk/requests", headers={"HX-Request": "true"})
+    assert "<html" not in polled.text and "J'arrive" in polled.text
+    # Without the CSRF token the desk refuses to act.
+    refused = client.post(f"/desk/requests/{call.id}/acknowledge")
+    assert refused.status_code == 403
+    done = client.post(f"/desk/requests/{call.id}/acknowledge",
+                       headers={"HX-Request": "true", "X-CSRF-Token": session.csrf})
+    assert done.status_code == 200 and "prise en charge par Aïcha Accueil" in done.text
+    # The kiosk's poll: the status changed, so it is sent (not a 204).
+    kiosk = client.get(status_url, params={"seen": "pending-1"}, headers={"HX-Request": "true"})
+    assert kiosk.status_code == 200 and "Une personne arrive." in kiosk.text
+    unchanged = client.get(status_url, params={"seen": "acknowledged-1"},
+                           headers={"HX-Request": "true"})
+    assert unchanged.status_code == 204
+    client.post(f"/desk/requests/{call.id}/resolve", data={"csrf": session.csrf})
+    assert helpdesk.get(db, call.id).status == "resolved"
+    assert "Merci. À bientôt." in client.get(status_url).text
+
+
+def test_desk_needs_a_login(client):
+    response = client.get("/desk", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/staff/login")
+
+
 def test_duty_ends_when_the_desk_page_stops_polling(db, staff_cookie):
     user = staff_cookie[0]
     start = dt.datetime(2026, 3, 3, 10, tzinfo=dt.timezone.utc)

@@ -265,6 +265,39 @@ def test_search_with_the_on_screen_keyboard_and_a_typo(kiosk):
     assert "dette" in titles
 
 
+def test_call_a_person_desk_acknowledges_kiosk_is_told(browser, kiosk, facts, live_server):
+    page = kiosk
+    db, user = facts["db"], facts["user"]
+    cookie, session = accounts.open_session(db, user)
+    desk_context = browser.new_context(base_url=live_server.url)
+    desk_context.add_cookies([{"name": accounts.COOKIE, "value": cookie,
+                               "url": live_server.url}])
+    desk = desk_context.new_page()
+    try:
+        desk.goto("/desk")
+        desk.get_by_role("button", name="Je suis à l'accueil").click()
+        desk.get_by_text("Vous êtes à l'accueil.").wait_for()
+
+        page.goto("/need/argent")
+        page.get_by_role("button", name="Parler à une personne").click()
+        page.get_by_text("Nous appelons une personne.").wait_for()
+        # The desk's list refreshes by itself (every 2 s).
+        desk.get_by_role("button", name="J'arrive").wait_for(timeout=10_000)
+        assert "Borne Ixelles" in desk.content()
+        # A staff page at desktop density: WCAG 2.2 AA (the kiosk's 20 mm rules are for touch).
+        results = _axe.run(desk, options={"runOnly": {"type": "tag", "values": AXE_TAGS[:4]}})
+        assert not results.response["violations"], results.generate_report()
+        _shoot(desk, "desk-fr")
+        desk.get_by_role("button", name="J'arrive").click()
+        desk.get_by_text("prise en charge par Aïcha Accueil").wait_for()
+        # The kiosk polls every 3 s.
+        page.get_by_text("Une personne arrive.").wait_for(timeout=10_000)
+        desk.get_by_role("button", name="Terminé").click()
+        page.get_by_text("Merci. À bientôt.").wait_for(timeout=10_000)
+    finally:
+        desk_context.close()
+
+
 def test_idle_warning_then_reset_to_french_home(kiosk):
     page = kiosk
     page.clock.install()
