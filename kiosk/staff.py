@@ -80,7 +80,9 @@ def _flag(request: Request, name: str) -> bool:
 
 
 def _safe_next(value: str | None) -> str:
-    if not value or not value.startswith("/staff") or "//" in value or "\\" in value:
+    """Where to go after logging in: a console or desk page of this site, nothing else."""
+    if not value or not value.startswith(("/staff", "/desk")) or "//" in value \
+            or "\\" in value:
         return "/staff"
     return value
 

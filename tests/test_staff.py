@@ -225,6 +225,14 @@ def test_csrf_token_is_required_on_every_form(staff):
     assert staff.client.post("/staff/logout", data={}).status_code == 403
 
 
+def test_login_returns_to_the_page_asked_for_and_nowhere_else(staff):
+    for asked, landing in (("/staff/verify", "/staff/verify"), ("/desk", "/desk"),
+                           ("https://evil.example/", "/staff"), ("//evil.example", "/staff")):
+        staff.client.cookies.clear()
+        response = login(staff.client, "sam", next=asked)
+        assert response.headers["location"] == landing
+
+
 def test_login_form_needs_its_csrf_cookie(staff):
     staff.client.get("/staff/login")
     response = staff.client.post("/staff/login", data={
