@@ -199,24 +199,30 @@ def _escpos_printer(target: str):
     return Network(host, port=int(port or 9100), timeout=5)
 
 
-def print_escpos(rendered: Rendered, target: str) -> Printed:
-    if rendered.png is None:
-        raise PrinterError("error", "the ESC/POS printer needs a raster image of the slip")
+def _open_escpos(target: str):
+    """A connected ESC/POS printer with paper, or PrinterError."""
     try:
         printer = _escpos_printer(target)
         printer.open()
     except Exception as exc:  # escpos raises its own, socket and USB errors
         raise PrinterError("offline", f"cannot reach the printer at {target}: {exc}") from None
     try:
-        try:
-            paper = printer.paper_status()
-        except Exception:  # many printers cannot report it: try anyway
-            paper = 2
-        if paper == 0:
-            raise PrinterError("paper", f"the printer at {target} has no paper")
+        paper = printer.paper_status()
+    except Exception:  # many printers cannot report it: try anyway
+        paper = 2
+    if paper == 0:
+        printer.close()
+        raise PrinterError("paper", f"the printer at {target} has no paper")
+    return printer
+
+
+def print_escpos(rendered: Rendered, target: str, printer=None) -> Printed:
+    """Print the slip's raster; ``printer`` is an already opened one (see print_page)."""
+    if rendered.png is None:
+        raise PrinterError("error", "the ESC/POS printer needs a raster image of the slip")
+    printer = printer or _open_escpos(target)
+    try:
         _feed(printer, rendered.png)
-    except PrinterError:
-        raise
     except Exception as exc:
         raise PrinterError("error", f"printing failed at {target}: {exc}") from None
     finally:
@@ -233,12 +239,19 @@ def print_page(html: str, *, backend: str, target: str, name: str, paper: Paper 
     if backend not in BACKENDS:
         raise PrinterError("error", f"unknown printer backend {backend!r}: use "
                                     + ", ".join(BACKENDS))
+    # Fail before rendering when the printer is down: the person waits less.
     if backend == "cups":
-        check_cups(target)  # fail before rendering when the queue is down
-    rendered = render(html, paper=paper, chromium=chromium,
-                      raster=backend in ("file", "escpos") and paper == "80mm")
+        check_cups(target)
+    printer = _open_escpos(target) if backend == "escpos" else None
+    try:
+        rendered = render(html, paper=paper, chromium=chromium,
+                          raster=backend in ("file", "escpos") and paper == "80mm")
+    except PrinterError:
+        if printer is not None:
+            printer.close()
+        raise
     if backend == "file":
         return print_file(rendered, Path(target), name)
     if backend == "cups":
         return print_cups(rendered, target, name)
-    return print_escpos(rendered, target)
+    return print_escpos(rendered, target, printer)
