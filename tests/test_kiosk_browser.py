@@ -231,7 +231,12 @@ def test_need_service_slip_print_journey(kiosk, facts, tmp_path):
     page.wait_for_url("**/slip?service=*")
     assert page.locator(".slip-contact").is_visible()
     page.get_by_role("button", name="Imprimer", exact=True).click()
+    # Busy while the printer works: the idle timer holds (the same rule as a pending call,
+    # tested below), and a second tap cannot print twice.
+    assert page.evaluate("document.body.dataset.busy") == "1"
+    assert page.locator("form.print-form button").is_disabled()
     page.get_by_text("Votre papier est imprimé.").wait_for(timeout=30_000)
+    assert page.evaluate("document.body.dataset.busy") is None
 
     (pdf,) = (tmp_path / "slips").glob("*.pdf")
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
