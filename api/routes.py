@@ -110,17 +110,14 @@ class ApiIndex(msgspec.Struct, kw_only=True):
     role: str
 
 
-def _paginate(request: Request, items: list, page: int, per_page: int) -> tuple[list, dict]:
+def _page_response(request: Request, cls: type[Page], items: list, page: int,
+                   per_page: int) -> Response:
+    """One page of ``items`` with its links (in the body and in a Link header)."""
     total_pages = max(1, -(-len(items) // per_page))
-    return items[(page - 1) * per_page: page * per_page], page_links(request, page, total_pages)
-
-
-def _page_response(request: Request, cls, items: list, page: int, per_page: int,
-                   **extra: Any) -> Response:
-    current, links = _paginate(request, items, page, per_page)
-    body = cls(items=current, total=len(items), page=page, per_page=per_page,
-               total_pages=max(1, -(-len(items) // per_page)), links=links, **extra)
-    return Response(body, headers={"Link": link_header(links)} if links else None)
+    links = page_links(request, page, total_pages)
+    body = cls(items=items[(page - 1) * per_page: page * per_page], total=len(items),
+               page=page, per_page=per_page, total_pages=total_pages, links=links)
+    return Response(body, headers={"Link": link_header(links)})
 
 
 def _sync(index: SearchIndex, db: Database) -> None:
@@ -224,11 +221,7 @@ def get_service(db: DB, caller: Who, service_id: UUID) -> ServiceDetail:
     kwargs = {"closures": service.closures,
               "open_on_public_holidays": service.open_on_public_holidays}
     current, upcoming = hours.open_or_next(service.schedules, now, **kwargs)
-    pathways = []
-    for pid in sorted(store.pathways_using(db, service_id=service.id)):
-        p = store.get_pathway(db, pid)
-        step = next(i for i, s in enumerate(p.steps, 1) if s.service_id == service.id)
-        pathways.append(PathwayRef(id=p.id, need=p.need, step=step))
+    pathways = [PathwayRef(**row) for row in store.pathway_steps_using(db, service.id)]
     return ServiceDetail(
         service=view(service, caller),
         organization=view(store.get_organization(db, service.organization_id), caller),

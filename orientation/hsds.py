@@ -29,7 +29,6 @@ from .models import (
     Contact,
     Location,
     Organization,
-    Pathway,
     Phone,
     Schedule,
     Service,
@@ -344,12 +343,7 @@ def service_full(db: Database, s: Service, *, caller: Caller = ANONYMOUS,
         "be_closures": msgspec.to_builtins(s.closures) or None,
         "be_open_on_public_holidays": s.open_on_public_holidays,
     }))
-    data["be_pathways"] = [
-        {"id": p.id, "need": p.need,
-         "step": next(i for i, st in enumerate(p.steps, 1) if st.service_id == s.id)}
-        for p in (store.get_pathway(db, pid) for pid in sorted(
-            store.pathways_using(db, service_id=s.id)))
-    ]
+    data["be_pathways"] = store.pathway_steps_using(db, s.id)
     return data
 
 
@@ -368,10 +362,6 @@ def service_at_location(db: Database, s: Service, loc: Location, *, caller: Call
                             for cid in s.contact_ids]
         data["phones"] = phones(s.phones, caller, service_id=s.id)
     return data
-
-
-def pathway_refs(pathway: Pathway) -> dict[str, Any]:
-    return {"id": pathway.id, "need": pathway.need}
 
 
 # --- listings -------------------------------------------------------------------------------

@@ -806,6 +806,14 @@ def service_ids(db: Database, *, status: str | None = "active",
     return _ids(db, f"select s.id from services s{where} order by s.name, s.id", params)
 
 
+def pathway_steps_using(db: Database, service_id: str) -> list[dict[str, Any]]:
+    """The active pathways that send people to a service: id, need and step (1-based)."""
+    return list(db.query(
+        "select p.id, p.need, s.position + 1 as step from pathway_steps s "
+        "join pathways p on p.id = s.pathway_id where s.service_id = ? and p.status = 'active' "
+        "order by p.need, p.id", [service_id]))
+
+
 def locations_by_service(db: Database) -> dict[str, list[str]]:
     """service id -> its location ids, in order (one query)."""
     return _links_by_owner(db, "select service_id, location_id from service_at_locations "
