@@ -88,6 +88,12 @@ def test_service_detail(api_client, db):
     assert isinstance(body["open_now"], bool) and body["when"]
     if body["service"]["schedules"]:
         assert body["hours"]
+    # a pathway taken out of use no longer sends people there
+    store.save_pathway(db, msgspec.structs.replace(pathway, status="inactive"), actor="test")
+    body = api_client.get(f"/api/v1/services/{service_id}").json()
+    assert pathway.id not in [p["id"] for p in body["pathways"]]
+    hsds = api_client.get(f"/hsds/services/{service_id}").json()
+    assert pathway.id not in [p["id"] for p in hsds["be_pathways"]]
 
 
 def test_other_reads(api_client, db):
