@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, get
+from litestar.di import NamedDependency
 from litestar.datastructures import State
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
@@ -53,7 +54,7 @@ def provide_index(state: State) -> SearchIndex:
 
 
 @get("/healthz", include_in_schema=False, sync_to_thread=True)
-def healthz(db: Database, index: SearchIndex) -> dict[str, Any]:
+def healthz(db: NamedDependency[Database], index: NamedDependency[SearchIndex]) -> dict[str, Any]:
     return {"status": "ok", "counts": store.counts(db), "index_documents": index.doc_count()}
 
 

@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 import msgspec
 from litestar import Request, Response, Router, get, post
+from litestar.di import NamedDependency
 from litestar.datastructures import Cookie
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, FromQuery
@@ -112,7 +113,7 @@ class LoginForm(msgspec.Struct, kw_only=True):
 
 @post("/login", sync_to_thread=True, name="staff_login_post", opt={"role": "public"},
       status_code=200)
-def login(request: HTMXRequest, db: Database, data: FormBody) -> Template | Redirect:
+def login(request: HTMXRequest, db: NamedDependency[Database], data: FormBody) -> Template | Redirect:
     form = msgspec.convert({k: v[-1] for k, v in lists(data).items()}, LoginForm,
                            strict=False)
     expected = request.cookies.get(LOGIN_CSRF_COOKIE)
@@ -137,7 +138,7 @@ def login(request: HTMXRequest, db: Database, data: FormBody) -> Template | Redi
 
 
 @post("/logout", sync_to_thread=True, name="staff_logout", opt={"role": "staff"})
-def logout(request: Request, db: Database) -> Redirect:
+def logout(request: Request, db: NamedDependency[Database]) -> Redirect:
     accounts.close_session(db, request.cookies.get(accounts.COOKIE))
     response = Redirect("/staff/login", status_code=303)
     response.delete_cookie(accounts.COOKIE, path="/")
@@ -148,7 +149,7 @@ def logout(request: Request, db: Database) -> Redirect:
 
 
 @get("/", sync_to_thread=True, name="staff_home", opt={"role": "staff"})
-def home(request: HTMXRequest, db: Database) -> Template:
+def home(request: HTMXRequest, db: NamedDependency[Database]) -> Template:
     user = session(request).user
     org = user.organization_id if user.role == "editor" else None
     counts = {}
@@ -208,7 +209,7 @@ def _service_row(db: Database, service: Service, hit, months: int, at: dt.dateti
 
 
 @get("/search", sync_to_thread=True, name="staff_search", opt={"role": "staff"})
-def search(request: HTMXRequest, db: Database, index: SearchIndex,
+def search(request: HTMXRequest, db: NamedDependency[Database], index: NamedDependency[SearchIndex],
            q: FromQuery[str] = "") -> Template:
     query = " ".join(q.split())[:200]
     filters = _filters(request)
@@ -269,7 +270,7 @@ def _service_view(db: Database, service: Service, request: Request) -> dict[str,
 
 @get("/service/{service_id:str}", sync_to_thread=True, name="staff_service",
      opt={"role": "staff"})
-def service_page(request: HTMXRequest, db: Database, service_id: FromPath[str]) -> Template:
+def service_page(request: HTMXRequest, db: NamedDependency[Database], service_id: FromPath[str]) -> Template:
     service = store.get_service(db, service_id)
     pathways = [store.get_pathway(db, p) for p in store.pathways_using(db, service_id=service.id)]
     return page(request, "staff/service.html", **_service_view(db, service, request),
@@ -280,7 +281,7 @@ def service_page(request: HTMXRequest, db: Database, service_id: FromPath[str]) 
 
 @get("/pathway/{pathway_id:str}", sync_to_thread=True, name="staff_pathway",
      opt={"role": "staff"})
-def pathway_page(request: HTMXRequest, db: Database, pathway_id: FromPath[str]) -> Template:
+def pathway_page(request: HTMXRequest, db: NamedDependency[Database], pathway_id: FromPath[str]) -> Template:
     pathway = store.get_pathway(db, pathway_id)
     steps = [{"step": s, "service": store.get_service(db, s.service_id),
               "contact": store.get_contact(db, s.contact_id)} for s in pathway.steps]
@@ -289,7 +290,7 @@ def pathway_page(request: HTMXRequest, db: Database, pathway_id: FromPath[str]) 
 
 
 @get("/compare", sync_to_thread=True, name="staff_compare", opt={"role": "staff"})
-def compare(request: HTMXRequest, db: Database) -> Template:
+def compare(request: HTMXRequest, db: NamedDependency[Database]) -> Template:
     ids = list(dict.fromkeys(_multi(request, "service")))
     if not 2 <= len(ids) <= MAX_COMPARE:
         raise InvalidData(f"choose 2 or {MAX_COMPARE} services to compare", field="service")
@@ -302,7 +303,7 @@ def compare(request: HTMXRequest, db: Database) -> Template:
 
 @get("/call/service/{service_id:str}", sync_to_thread=True, name="staff_call_service",
      opt={"role": "staff"})
-def call_service(request: HTMXRequest, db: Database, service_id: FromPath[str]) -> Template:
+def call_service(request: HTMXRequest, db: NamedDependency[Database], service_id: FromPath[str]) -> Template:
     service = store.get_service(db, service_id)
     plan = contacts.who_to_call(db, [service.id], staff=True)
     return page(request, "staff/call.html", title=service.name, service=service, plan=plan,
@@ -311,7 +312,7 @@ def call_service(request: HTMXRequest, db: Database, service_id: FromPath[str]) 
 
 @get("/call/need/{code:str}", sync_to_thread=True, name="staff_call_need",
      opt={"role": "staff"})
-def call_need(request: HTMXRequest, db: Database, code: FromPath[str],
+def call_need(request: HTMXRequest, db: NamedDependency[Database], code: FromPath[str],
               commune: FromQuery[str] = "") -> Template:
     term = store.get_term_by_code(db, code)
     wanted = {term.id, *(t.id for t in store.list_terms(db) if t.parent_id == term.id)}
@@ -337,7 +338,7 @@ def call_need(request: HTMXRequest, db: Database, code: FromPath[str],
 
 
 @get("/call", sync_to_thread=True, name="staff_call", opt={"role": "staff"})
-def call_pick(request: HTMXRequest, db: Database, need: FromQuery[str] = "",
+def call_pick(request: HTMXRequest, db: NamedDependency[Database], need: FromQuery[str] = "",
               commune: FromQuery[str] = "") -> Template | Redirect:
     if need:
         query = f"?{urlencode({'commune': commune})}" if commune.strip() else ""
@@ -352,7 +353,7 @@ def call_pick(request: HTMXRequest, db: Database, need: FromQuery[str] = "",
 
 @post("/service/{service_id:str}/report", sync_to_thread=True, name="staff_report",
       opt={"role": "staff"}, status_code=200)
-def report_problem(request: HTMXRequest, db: Database, service_id: FromPath[str],
+def report_problem(request: HTMXRequest, db: NamedDependency[Database], service_id: FromPath[str],
                    data: FormBody) -> Template:
     form = lists(data)
     kind = (form.get("kind") or [""])[-1]
@@ -363,7 +364,7 @@ def report_problem(request: HTMXRequest, db: Database, service_id: FromPath[str]
 
 
 @get("/problems", sync_to_thread=True, name="staff_problems", opt={"role": "editor"})
-def problems(request: HTMXRequest, db: Database, status: FromQuery[str] = "open") -> Template:
+def problems(request: HTMXRequest, db: NamedDependency[Database], status: FromQuery[str] = "open") -> Template:
     org = own_org(request)
     status = status if status in reports.REPORT_STATUSES else "open"
     return page(request, "staff/problems.html", status=status,
@@ -374,7 +375,7 @@ def problems(request: HTMXRequest, db: Database, status: FromQuery[str] = "open"
 
 @post("/problems/{report_id:str}", sync_to_thread=True, name="staff_problem_close",
       opt={"role": "editor"})
-def problem_close(request: HTMXRequest, db: Database, report_id: FromPath[str],
+def problem_close(request: HTMXRequest, db: NamedDependency[Database], report_id: FromPath[str],
                   data: FormBody) -> Redirect:
     form = lists(data)
     found = reports.get_problem(db, report_id)
@@ -388,7 +389,7 @@ def problem_close(request: HTMXRequest, db: Database, report_id: FromPath[str],
 
 
 @get("/followup", sync_to_thread=True, name="staff_followup", opt={"role": "staff"})
-def followup(request: HTMXRequest, db: Database, code: FromQuery[str] = "",
+def followup(request: HTMXRequest, db: NamedDependency[Database], code: FromQuery[str] = "",
              done: FromQuery[str] = "") -> Template:
     issued, problem, services, pathway = None, None, [], None
     if code.strip():
@@ -409,7 +410,7 @@ def followup(request: HTMXRequest, db: Database, code: FromQuery[str] = "",
 
 @post("/followup/{code:str}", sync_to_thread=True, name="staff_followup_post",
       opt={"role": "staff"})
-def followup_mark(request: HTMXRequest, db: Database, code: FromPath[str],
+def followup_mark(request: HTMXRequest, db: NamedDependency[Database], code: FromPath[str],
                   data: FormBody) -> Redirect:
     form = lists(data)
     reports.record_outcome(db, code, (form.get("outcome") or [""])[-1],
@@ -423,7 +424,7 @@ def followup_mark(request: HTMXRequest, db: Database, code: FromPath[str],
 
 
 @get("/verify", sync_to_thread=True, name="staff_verify", opt={"role": "editor"})
-def verify_queue(request: HTMXRequest, db: Database) -> Template:
+def verify_queue(request: HTMXRequest, db: NamedDependency[Database]) -> Template:
     months = stale_months(request)
     return page(request, "staff/verify.html", queue=verification.queue(
         db, months=months, organization_id=own_org(request)), months=months,
@@ -432,7 +433,7 @@ def verify_queue(request: HTMXRequest, db: Database) -> Template:
 
 @post("/verify/{entity:str}/{record_id:str}", sync_to_thread=True, name="staff_verify_post",
       opt={"role": "editor"}, status_code=200)
-def verify_record(request: HTMXRequest, db: Database, entity: FromPath[str],
+def verify_record(request: HTMXRequest, db: NamedDependency[Database], entity: FromPath[str],
                   record_id: FromPath[str]) -> Template | Redirect:
     if entity not in ("service", "contact"):
         raise NotFound(entity, record_id)
@@ -450,7 +451,7 @@ HISTORY_ENTITIES = ("service", "organization", "location", "contact", "pathway")
 
 @get("/history/{entity:str}/{record_id:str}", sync_to_thread=True, name="staff_history",
      opt={"role": "staff"})
-def history(request: HTMXRequest, db: Database, entity: FromPath[str],
+def history(request: HTMXRequest, db: NamedDependency[Database], entity: FromPath[str],
             record_id: FromPath[str]) -> Template:
     if entity not in HISTORY_ENTITIES:
         raise NotFound(entity, record_id)
@@ -467,7 +468,7 @@ def _since(weeks: int) -> dt.date:
 
 
 @get("/reports", sync_to_thread=True, name="staff_reports", opt={"role": "editor"})
-def report_page(request: HTMXRequest, db: Database, weeks: FromQuery[int] = 12) -> Template:
+def report_page(request: HTMXRequest, db: NamedDependency[Database], weeks: FromQuery[int] = 12) -> Template:
     since = _since(weeks)
     return page(request, "staff/reports.html", weeks=weeks, since=since,
                 unmet_rows=unmet.report(db, since=since),
@@ -478,7 +479,7 @@ def report_page(request: HTMXRequest, db: Database, weeks: FromQuery[int] = 12) 
 
 @get("/reports/{filename:str}", sync_to_thread=True, name="staff_report_csv",
      opt={"role": "editor"}, media_type="text/csv")
-def report_csv(db: Database, filename: FromPath[str], weeks: FromQuery[int] = 12
+def report_csv(db: NamedDependency[Database], filename: FromPath[str], weeks: FromQuery[int] = 12
                ) -> Response[str]:
     """unmet.csv, problems.csv, outcomes.csv: the report's tables for a spreadsheet."""
     name = filename.removesuffix(".csv") if filename.endswith(".csv") else ""

@@ -17,6 +17,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
@@ -350,7 +351,7 @@ def _organization_for(request: Request, db: Database, asked: str | None) -> str:
 
 
 @get("/edit", sync_to_thread=True, name="staff_edit_home", opt={"role": "editor"})
-def edit_home(request: HTMXRequest, db: Database,
+def edit_home(request: HTMXRequest, db: NamedDependency[Database],
               organization: FromQuery[str | None] = None) -> Template:
     org_id = _organization_for(request, db, organization)
     who = caller(request)
@@ -424,7 +425,7 @@ def _edit_page(request: HTMXRequest, db: Database, entity: str, record_id: str,
 
 @get("/edit/{entity:str}/{record_id:str}", sync_to_thread=True, name="staff_edit",
      opt={"role": "editor"})
-def edit_page(request: HTMXRequest, db: Database, entity: FromPath[str],
+def edit_page(request: HTMXRequest, db: NamedDependency[Database], entity: FromPath[str],
               record_id: FromPath[str], organization: FromQuery[str | None] = None,
               saved: FromQuery[str] = "") -> Template:
     before, record = _load(request, db, entity, record_id, organization)
@@ -447,7 +448,7 @@ def _parse(request: Request, db: Database, entity: str, record_id: str,
 
 @post("/edit/{entity:str}/{record_id:str}", sync_to_thread=True, name="staff_edit_save",
       opt={"role": "editor"}, status_code=200)
-def edit_save(request: HTMXRequest, db: Database, entity: FromPath[str],
+def edit_save(request: HTMXRequest, db: NamedDependency[Database], entity: FromPath[str],
               record_id: FromPath[str], data: FormBody) -> Template | Redirect:
     who = caller(request)
     before, record = None, None
@@ -467,7 +468,7 @@ def edit_save(request: HTMXRequest, db: Database, entity: FromPath[str],
 
 @post("/edit/{entity:str}/{record_id:str}/check", sync_to_thread=True,
       name="staff_edit_check", opt={"role": "editor"}, status_code=200)
-def edit_check(request: HTMXRequest, db: Database, entity: FromPath[str],
+def edit_check(request: HTMXRequest, db: NamedDependency[Database], entity: FromPath[str],
                record_id: FromPath[str], data: FormBody) -> Template:
     """Live validation: every check of a real save, nothing written."""
     who = caller(request)
@@ -492,7 +493,7 @@ def edit_check(request: HTMXRequest, db: Database, entity: FromPath[str],
 
 @post("/edit/{entity:str}/{record_id:str}/preview", sync_to_thread=True,
       name="staff_edit_preview", opt={"role": "editor"}, status_code=200)
-def edit_preview(request: HTMXRequest, db: Database, entity: FromPath[str],
+def edit_preview(request: HTMXRequest, db: NamedDependency[Database], entity: FromPath[str],
                  record_id: FromPath[str], data: FormBody) -> Template:
     """The slip this pathway would print, from the form as it is now."""
     if entity != "pathway":

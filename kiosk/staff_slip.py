@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 import msgspec
 from litestar import Response, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
@@ -147,7 +148,7 @@ def _composer(request: HTMXRequest, db: Database, comp: Composition) -> Template
 
 
 @get("/slip", sync_to_thread=True, name="staff_slip", opt={"role": "staff"})
-def slip_page(request: HTMXRequest, db: Database) -> Template:
+def slip_page(request: HTMXRequest, db: NamedDependency[Database]) -> Template:
     data = {key: request.query_params.getall(key) for key in request.query_params}
     data.pop("note", None)  # a note never travels in a URL (URLs end up in logs)
     return _composer(request, db, _composition(db, data))
@@ -155,7 +156,7 @@ def slip_page(request: HTMXRequest, db: Database) -> Template:
 
 @post("/slip", sync_to_thread=True, name="staff_slip_post", opt={"role": "staff"},
       status_code=200)
-def slip_update(request: HTMXRequest, db: Database,
+def slip_update(request: HTMXRequest, db: NamedDependency[Database],
                 data: FormBody) -> Template:
     return _composer(request, db, _composition(db, lists(data)))
 
@@ -168,7 +169,7 @@ def _issue(db: Database, comp: Composition, composed: slips.Slip) -> None:
 
 @post("/slip/print", sync_to_thread=True, name="staff_slip_print", opt={"role": "staff"},
       status_code=200)
-def slip_print(request: HTMXRequest, db: Database,
+def slip_print(request: HTMXRequest, db: NamedDependency[Database],
                data: FormBody) -> Template:
     comp = _composition(db, lists(data))
     composed = _compose(db, comp)
@@ -191,7 +192,7 @@ def slip_print(request: HTMXRequest, db: Database,
 
 @post("/slip/pdf", sync_to_thread=True, name="staff_slip_pdf", opt={"role": "staff"},
       media_type="application/pdf", status_code=200)
-def slip_pdf(request: HTMXRequest, db: Database,
+def slip_pdf(request: HTMXRequest, db: NamedDependency[Database],
              data: FormBody) -> Response[bytes]:
     comp = _composition(db, lists(data))
     composed = _compose(db, comp)
