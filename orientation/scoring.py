@@ -89,8 +89,10 @@ class Snapshot:
             for leaf, _ in self.reader.leaf_readers():
                 column = leaf._perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
                 count = leaf.doc_count_all()
-                raw = np.fromiter(column, dtype=np.uint8, count=count) if column is not None \
-                    else np.zeros(count, dtype=np.uint8)
+                raw = np.zeros(count, dtype=np.uint8)
+                if column is not None:  # one byte per document: read them in one go
+                    stored = column._dbfile.get(column._basepos, column._count)
+                    raw[:column._count] = np.frombuffer(stored, dtype=np.uint8)
                 parts.append(_LENGTHS[raw])
             self._lengths[field] = np.concatenate(parts) if parts else np.zeros(0)
         return self._lengths[field]

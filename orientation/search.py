@@ -188,8 +188,9 @@ class SearchIndex:
         self.synonyms_check_seconds = 2.0
         self._synonyms = Synonyms()
         self._load_synonyms()
-        # The word list for typo correction takes ~2 s to load: start now, off the request.
-        threading.Thread(target=analysis.dictionary, daemon=True).start()
+        # The word list for typo correction (~2 s) and the holiday tables (~0.5 s) load once
+        # per process: start now, off the first request.
+        threading.Thread(target=_warm_up, daemon=True).start()
 
     # -- opening and building
 
@@ -746,6 +747,11 @@ def _top(snap: Snapshot, matched: np.ndarray, tier: np.ndarray, score: np.ndarra
         docs, keys = docs[keep], tuple(k[keep] for k in keys)
     order = np.lexsort(keys)
     return [int(d) for d in docs[order][:wanted]]
+
+
+def _warm_up() -> None:
+    analysis.dictionary()
+    hours.public_holiday(hours.now().date())
 
 
 def _put(writer, entity_id: str, doc: dict[str, Any] | None) -> None:
