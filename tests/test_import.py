@@ -236,3 +236,19 @@ def test_public_export_leaves_out_staff_lines(db, tmp_path):
     report = importer.load(target, tmp_path / "public.json")
     assert report.created["service"] == store.counts(db)["service"]
     target.close()
+
+
+def test_official_hsds_31_examples(db):
+    """Third-party HSDS 3.1 JSON: the paginated example imports; the full example is refused
+    because its location has latitude 100, and the refusal changes nothing."""
+    examples = Path(__file__).parent / "hsds" / "examples"
+    report = importer.load(db, examples / "service_list.json")
+    assert report.created == {"organization": 1, "service": 1}
+    service = store.get_service(db, "ac148810-d857-441c-9679-408f346de14b")
+    assert service.name == "Community Counselling"
+    assert service.source_id == "service_list:ac148810-d857-441c-9679-408f346de14b"
+    before = everything(db)
+    with pytest.raises(importer.ImportFailed,
+                       match=r"^service_full.json, field 'latitude': latitude must be between"):
+        importer.load(db, examples / "service_full.json")
+    assert everything(db) == before
