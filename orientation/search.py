@@ -17,7 +17,8 @@ Ranking rules, in order:
    fewer than ``MIN_RESULTS`` (3) do, documents matching all groups but one follow them, then
    those matching any group (``Results.relaxed`` is then true).
 2. **Relevance** is BM25F (whoosh's formula and statistics, computed in
-   ``orientation/scoring.py``), summed over groups. A match in ``title`` — the service's name, the
+   ``orientation/scoring.py``), summed over groups (the weights are in
+   ``orientation/query.py``). A match in ``title`` — the service's name, the
    pathway's need in plain words, the names of its needs (taxonomy labels) and its keywords —
    weighs ``TITLE_BOOST`` (3x) a match in ``body`` (description, organisation, audience,
    place). The typed word weighs 1, a synonym ``SYNONYM_WEIGHT`` (0.8), a typo correction
@@ -75,8 +76,10 @@ import numpy as np
 from sqlite_utils import Database
 from whoosh import index as whoosh_index
 
-from . import analysis, communes, documents, hours, scoring, store
+from . import analysis, communes, documents, hours, store
 from .analysis import FILLERS, LANGS, QUERY_STOP, Synonyms
+from .query import Plan
+from .query import plan as query_plan
 from .documents import AUDIENCES, FLAGS, META_ID, SCHEMA_VERSION
 from .errors import InvalidData, NotFound
 from .models import TaxonomyTerm
@@ -89,9 +92,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SYNONYMS = Path(__file__).resolve().parent.parent / "seed" / "synonyms.txt"
 
-TITLE_BOOST = 3.0
-SYNONYM_WEIGHT = 0.8
-TYPO_WEIGHT = {1: 0.7, 2: 0.5}
 NEAR_BOOST = 1.5
 NEIGHBOUR_BOOST = 1.2
 REGION_BOOST = 1.1
@@ -158,13 +158,6 @@ class Results(msgspec.Struct, kw_only=True):
     did_you_mean: str | None = None  # on zero results: a query that finds something
     broader_need: Need | None = None  # on zero results: the nearest broader need
     generation: int = 0
-
-
-class _Plan(msgspec.Struct):
-    groups: list[scoring.Group]
-    highlight: set[str]
-    corrected: str | None
-    unknown: list[str]
 
 
 # --- The index ----------------------------------------------------------------------------
@@ -437,7 +430,7 @@ class SearchIndex:
                 near, at: dt.datetime, lang: str, limit: int, offset: int, facets: bool,
                 pathways_first: bool) -> Results:
         allow = self._allowed(snap, filters, at)
-        plan = self._plan(snap, synonyms, query)
+        plan = query_plan(snap, synonyms, query)
         tier = np.zeros(snap.maxdoc, dtype=np.int8)
         score = np.zeros(snap.maxdoc)
         relaxed = False
@@ -477,7 +470,7 @@ class SearchIndex:
             results.did_you_mean = self._did_you_mean(snap, synonyms, query)
             about = results.did_you_mean or query
             results.broader_need = self._broader_need(
-                snap, self._plan(snap, synonyms, about), about, filters, lang)
+                snap, query_plan(snap, synonyms, about), about, filters, lang)
         return results
 
     def _allowed(self, snap: Snapshot, filters: Filters, at: dt.datetime) -> np.ndarray:
@@ -521,51 +514,6 @@ class SearchIndex:
             return value
         raise InvalidData(f"unknown need {value!r}", field="needs")
 
-    def _plan(self, snap: Snapshot, synonyms: Synonyms, query: str) -> _Plan:
-        typed = [w for w in analysis.words(query) if w not in QUERY_STOP]
-        words, corrections = [], {}
-        for word in typed:
-            # A word the index lacks is corrected, unless it is a real word: then it is
-            # just a word no service uses, and it is left out (see ``unknown``).
-            if word not in FILLERS and word not in synonyms.vocabulary \
-                    and not snap.knows(word) and not analysis.is_word(word):
-                found = snap.vocabulary.corrections(word)
-                if found:
-                    corrections[word] = [(w, d) for w, d in found if d == found[0][1]][:2]
-                    word = found[0][0]
-            words.append(word)
-        # Each group is a list of alternatives (words of a phrase, weight).
-        alternatives: list[list[tuple[tuple[str, ...], float]]] = []
-        matches = {start: (end, found) for start, end, found in synonyms.match(words)}
-        i = 0
-        while i < len(words):
-            if i in matches:
-                end, expansions = matches[i]
-                alternatives.append([(tuple(words[i:end]), 1.0)]
-                                    + [(p, SYNONYM_WEIGHT) for p in sorted(expansions)])
-                i = end
-                continue
-            word, original = words[i], typed[i]
-            i += 1
-            if word in FILLERS:
-                continue
-            if original in corrections:
-                alternatives.append([((w,), TYPO_WEIGHT[d]) for w, d in corrections[original]])
-            else:
-                alternatives.append([((word,), 1.0)])
-        groups, highlight, unknown = [], set(), []
-        for group in alternatives:
-            scored = _group(snap, group, highlight)
-            if scored:
-                groups.append(scored)
-            else:
-                unknown.append(" ".join(group[0][0]))
-        corrected = None
-        if corrections:
-            replaced = {w: c[0][0] for w, c in corrections.items()}
-            corrected = " ".join(replaced.get(w, w) for w in analysis.words(query))
-        return _Plan(groups=groups, highlight=highlight, corrected=corrected, unknown=unknown)
-
     def _boosts(self, snap: Snapshot, near: tuple[str, set[str]], at: dt.datetime
                 ) -> np.ndarray:
         here, around = near
@@ -576,7 +524,7 @@ class SearchIndex:
         factor[snap.open_mask(at)] *= OPEN_BOOST
         return factor
 
-    def _hit(self, snap: Snapshot, docnum: int, score: float, plan: _Plan, near,
+    def _hit(self, snap: Snapshot, docnum: int, score: float, plan: Plan, near,
              at: dt.datetime, lang: str) -> Hit:
         stored = snap.searcher.stored_fields(docnum)
         data = msgspec.json.decode(stored["data"])
@@ -629,12 +577,12 @@ class SearchIndex:
         if not changed:
             return None
         text = " ".join(suggestion)
-        plan = self._plan(snap, synonyms, text)
+        plan = query_plan(snap, synonyms, text)
         if plan.groups and any(np.any(snap.group(g) > 0) for g in plan.groups):
             return text
         return None
 
-    def _broader_need(self, snap: Snapshot, plan: _Plan, query: str, filters: Filters,
+    def _broader_need(self, snap: Snapshot, plan: Plan, query: str, filters: Filters,
                       lang: str) -> Need | None:
         """The top need the query is about: from the need filter, else from what the words
         find without filters, else from the need labels and descriptions."""
@@ -692,41 +640,6 @@ class SearchIndex:
 
 
 # --- Helpers ------------------------------------------------------------------------------
-
-
-def _group(snap: Snapshot, group: list[tuple[tuple[str, ...], float]],
-           highlight: set[str]) -> scoring.Group:
-    """One concept: the best of its alternatives (DisMax), each scored with the concept's
-    IDF — that of its most frequent alternative, like Lucene's synonym query — so that a rare
-    synonym ("ONEM") does not outrank the word typed ("chômage"). A phrase is as specific as
-    its rarest word. Terms absent from the index are left out; empty when nothing is left."""
-    df = {(field, s): snap.doc_frequency(field, s) for phrase, _ in group for word in phrase
-          for s in analysis.query_stems(word) for field in scoring.FIELDS}
-
-    def idf(field: str, phrase: tuple[str, ...]) -> float | None:
-        found = [snap.idf(field, s) for w in phrase for s in analysis.query_stems(w)
-                 if df[field, s]]
-        return max(found) if found else None
-
-    concept = {field: min((v for p, _ in group if (v := idf(field, p)) is not None),
-                          default=None) for field in scoring.FIELDS}
-    scored: scoring.Group = []
-    for phrase, weight in group:
-        scale = {field: concept[field] / v for field in scoring.FIELDS
-                 if (v := idf(field, phrase)) is not None}
-        words = []
-        for word in phrase:
-            terms = [(field, s, weight / len(phrase) * scale[field]
-                      * (TITLE_BOOST if field == "title" else 1.0))
-                     for s in sorted(analysis.query_stems(word))
-                     for field in scoring.FIELDS if df[field, s]]
-            if not terms:
-                break
-            words.append(terms)
-        else:
-            scored.append(words)
-            highlight.update(s for word in phrase for s in analysis.query_stems(word))
-    return scored
 
 
 def _top(snap: Snapshot, matched: np.ndarray, tier: np.ndarray, score: np.ndarray,
