@@ -333,7 +333,8 @@ def _read_tabular(folder: Path) -> Bundle:
         if row.get("be_languages"):
             phone["languages"] = [{"code": x} for x in _cell_json(row, "be_languages", at)]
         elif row.get("language"):
-            phone["languages"] = [{"code": _language(x)} for x in _split(row["language"])]
+            phone["languages"] = [{"code": c} for c in map(_language, _split(row["language"]))
+                                  if c]
         if not phone["number"]:
             bundle.skipped.append(Skipped("phone", phone["id"], "no number"))
             continue
@@ -489,10 +490,10 @@ def _read_tabular(folder: Path) -> Bundle:
                                      for x in location_ids],
             "contacts": people_by["service"].get(sid, []) + [
                 p for x in location_ids for p in people_by["location"].get(x, [])],
-            "languages": [{"code": _language(r.get("language") or r.get("code") or "")}
-                          for _, r in service_langs.get(sid, [])]
-            + [{"code": _language(x)} for x in _split(row.get("languages", ""))
-               if len(x) < 30],
+            "languages": [{"code": c} for c in dict.fromkeys(
+                [_language(r.get("language") or r.get("code") or "")
+                 for _, r in service_langs.get(sid, [])]
+                + [_language(x) for x in _split(row.get("languages", ""))]) if c],
             "required_documents": [{"document": r.get("document")} for _, r in
                                    documents.get(sid, []) if r.get("document")]
             + [{"document": x} for x in _split(row.get("required_documents", ""))],
@@ -616,9 +617,12 @@ def _email(value: Any) -> str | None:
     return value if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value) else None
 
 
-def _language(value: str) -> str:
-    value = value.strip().rstrip(".")
-    return LANGUAGE_CODES.get(value.lower(), value.lower()[:12])
+def _language(value: str) -> str | None:
+    """"Spanish." -> "es", "fr" -> "fr"; free text ("Accommodations possible.") -> None."""
+    value = value.strip().rstrip(".").lower()
+    if value in LANGUAGE_CODES:
+        return LANGUAGE_CODES[value]
+    return value if re.fullmatch(r"[a-z]{2,3}", value) else None
 
 
 def _text(value: Any) -> str:

@@ -127,8 +127,9 @@ def test_imported_data_through_the_hsds_api(db_path, index_dir):
                       "service_at_location")
         for org in {s.organization_id for s in imported}:
             check(client.get(f"/hsds/organizations/{org}").json(), "organization")
-        found = client.get("/api/v1/services?q=homeless&per_page=5").json()
-        assert found["total"] > 0
+        found = client.get("/api/v1/services?q=homeless&per_page=5")
+        assert found.status_code == 200, found.text
+        assert found.json()["total"] > 0
         db.close()
 
 
