@@ -79,6 +79,9 @@ def test_baltimore_icarol_export(db):
     pantries = [s for s in imported if any("Food Pantr" in k for k in s.keywords)]
     assert pantries and all(food in s.needs for s in pantries)
     assert len([s for s in imported if s.needs]) > 1000
+    # "Spanish." becomes "es"; free text such as "Accommodations possible." is no language
+    languages = {code for s in imported for code in s.languages}
+    assert "es" in languages and all(len(code) <= 3 for code in languages)
 
 
 def test_hsds_11_sample_package(empty_db):
