@@ -15,7 +15,7 @@ from uuid import UUID
 from litestar import Request, Response, Router, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, Parameter
 from litestar.response import Stream
 from sqlite_utils import Database
 
@@ -116,11 +116,11 @@ def _ndjson(state: State, ids: list[str], caller: Caller, full: bool, minimal: b
 def list_services(
     request: Request, state: State, db: DB, index: Index, caller: Who,
     search: str | None = SEARCH, page: int = PAGE, per_page: int = PER_PAGE,
-    taxonomy_term_id: UUID | None = None, taxonomy_id: UUID | None = None,
-    organization_id: UUID | None = None,
+    taxonomy_term_id: FromQuery[UUID | None] = None, taxonomy_id: FromQuery[UUID | None] = None,
+    organization_id: FromQuery[UUID | None] = None,
     modified_after: dt.datetime | None = Parameter(
         default=None, description="Only services modified on or after this time (ISO 8601)."),
-    minimal: bool = False, full: bool = False,
+    minimal: FromQuery[bool] = False, full: FromQuery[bool] = False,
     format: Literal["json", "ndjson"] = Parameter(default="json", description="json or ndjson."),
 ) -> Response[Page]:
     ids = _service_ids(db, index, search=search, taxonomy_term_id=taxonomy_term_id,
@@ -139,7 +139,7 @@ def list_services(
 
 @get("/services/{service_id:uuid}", operation_id="getFullyNestedServiceById",
      sync_to_thread=True, summary="A fully nested service")
-def get_service(db: DB, caller: Who, service_id: UUID) -> dict[str, Any]:
+def get_service(db: DB, caller: Who, service_id: FromPath[UUID]) -> dict[str, Any]:
     return hsds.service_full(db, store.get_service(db, str(service_id)), caller=caller)
 
 
@@ -157,7 +157,7 @@ def list_organizations(request: Request, db: DB, search: str | None = SEARCH,
 
 @get("/organizations/{organization_id:uuid}", operation_id="getFullyNestedOrganizationById",
      sync_to_thread=True, summary="An organization with its phones, locations and contacts")
-def get_organization(db: DB, caller: Who, organization_id: UUID,
+def get_organization(db: DB, caller: Who, organization_id: FromPath[UUID],
                      full_service: bool = Parameter(
                          default=False, description="Also nest its services (list shape)")
                      ) -> dict[str, Any]:
@@ -173,8 +173,9 @@ def get_organization(db: DB, caller: Who, organization_id: UUID,
      sync_to_thread=True, summary="Paginated services at their locations")
 def list_service_at_locations(request: Request, db: DB, caller: Who,
                               page: int = PAGE, per_page: int = PER_PAGE,
-                              organization_id: UUID | None = None,
-                              taxonomy_term_id: UUID | None = None) -> Response[Page]:
+                              organization_id: FromQuery[UUID | None] = None,
+                              taxonomy_term_id: FromQuery[UUID | None] = None
+                              ) -> Response[Page]:
     ids = store.service_ids(db, organization_id=str(organization_id) if organization_id
                             else None,
                             term_ids=[str(taxonomy_term_id)] if taxonomy_term_id else None)
@@ -186,7 +187,7 @@ def list_service_at_locations(request: Request, db: DB, caller: Who,
 
 @get("/service_at_locations/{sal_id:uuid}", operation_id="getFullyNestedServiceAtLocationById",
      sync_to_thread=True, summary="A service at one location, fully nested")
-def get_service_at_location(db: DB, caller: Who, sal_id: UUID) -> dict[str, Any]:
+def get_service_at_location(db: DB, caller: Who, sal_id: FromPath[UUID]) -> dict[str, Any]:
     service_id, location_id = store.service_at_location_link(db, str(sal_id))
     return hsds.service_at_location(db, store.get_service(db, service_id),
                                     store.get_location(db, location_id),
@@ -200,7 +201,7 @@ async def list_taxonomies(request: Request, page: int = PAGE, per_page: int = PE
 
 
 @get("/taxonomies/{taxonomy_id:uuid}", operation_id="getTaxonomyById", summary="A taxonomy")
-async def get_taxonomy(taxonomy_id: UUID) -> dict[str, Any]:
+async def get_taxonomy(taxonomy_id: FromPath[UUID]) -> dict[str, Any]:
     if str(taxonomy_id) != hsds.TAXONOMY_ID:
         raise NotFound("taxonomy", str(taxonomy_id))
     return hsds.taxonomy()
@@ -209,8 +210,8 @@ async def get_taxonomy(taxonomy_id: UUID) -> dict[str, Any]:
 @get("/taxonomy_terms", operation_id="getPaginatedListOfTaxonomyTerms", sync_to_thread=True,
      summary="Taxonomy terms (our needs and sub-needs)")
 def list_taxonomy_terms(request: Request, db: DB, page: int = PAGE,
-                        per_page: int = PER_PAGE, taxonomy_id: UUID | None = None,
-                        parent_id: UUID | None = None,
+                        per_page: int = PER_PAGE, taxonomy_id: FromQuery[UUID | None] = None,
+                        parent_id: FromQuery[UUID | None] = None,
                         top_only: bool = Parameter(default=False,
                                                    description="Only terms without a parent.")
                         ) -> Response[Page]:
@@ -226,7 +227,7 @@ def list_taxonomy_terms(request: Request, db: DB, page: int = PAGE,
 
 @get("/taxonomy_terms/{term_id:uuid}", operation_id="getTaxonomyTermById", sync_to_thread=True,
      summary="A taxonomy term")
-def get_taxonomy_term(db: DB, term_id: UUID) -> dict[str, Any]:
+def get_taxonomy_term(db: DB, term_id: FromPath[UUID]) -> dict[str, Any]:
     return hsds.taxonomy_term(store.get_term(db, str(term_id)), detail=True)
 
 

@@ -20,6 +20,7 @@ from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
@@ -74,7 +75,7 @@ def key_required(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
                                      headers={"WWW-Authenticate": "Bearer"})
 
 
-def provide_caller(request: Request, db: Database) -> Caller:
+def provide_caller(request: Request, db: NamedDependency[Database]) -> Caller:
     secret = secret_from(request)
     if secret is None:
         return ANONYMOUS

@@ -9,14 +9,14 @@ each record type, and Litestar reads their (real, not string) annotations.
 """
 
 import datetime as dt
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 from uuid import UUID
 
 import msgspec
 from litestar import Request, Response, Router, delete, get, patch, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.spec import Example
-from litestar.params import Body, Parameter
+from litestar.params import Body, FromPath, FromQuery, JSONBody, Parameter
 from sqlite_utils import Database
 
 from orientation import hours, store
@@ -215,7 +215,7 @@ def list_services(
 
 @get("/services/{service_id:uuid}", operation_id="get_service", tags=["services"],
      sync_to_thread=True, summary="A service with its places, hours, contacts and pathways")
-def get_service(db: DB, caller: Who, service_id: UUID) -> ServiceDetail:
+def get_service(db: DB, caller: Who, service_id: FromPath[UUID]) -> ServiceDetail:
     service = store.get_service(db, str(service_id))
     now = hours.now()
     kwargs = {"closures": service.closures,
@@ -248,7 +248,7 @@ def list_organizations(request: Request, db: DB, caller: Who,
 @get("/locations", operation_id="list_locations", tags=["locations"], sync_to_thread=True,
      summary="Places where services are given")
 def list_locations(request: Request, db: DB, caller: Who,
-                   organization_id: UUID | None = None, page: int = PageNumber,
+                   organization_id: FromQuery[UUID | None] = None, page: int = PageNumber,
                    per_page: int = PerPage) -> Response[Page[Location]]:
     items = [view(x, caller) for x in store.list_locations(
         db, organization_id=str(organization_id) if organization_id else None)]
@@ -258,7 +258,7 @@ def list_locations(request: Request, db: DB, caller: Who,
 @get("/contacts", operation_id="list_contacts", tags=["contacts"], sync_to_thread=True,
      summary="Named people to ask for (public view for anonymous callers)")
 def list_contacts(request: Request, db: DB, caller: Who,
-                  organization_id: UUID | None = None, page: int = PageNumber,
+                  organization_id: FromQuery[UUID | None] = None, page: int = PageNumber,
                   per_page: int = PerPage) -> Response[Page[Contact]]:
     items = [view(x, caller) for x in store.list_contacts(
         db, organization_id=str(organization_id) if organization_id else None,
@@ -288,7 +288,7 @@ def list_needs(db: DB) -> list[TaxonomyTerm]:
 def _getter(entity: str, cls: type, path: str, tag: str):
     @get(f"{path}/{{record_id:uuid}}", operation_id=f"get_{entity}", tags=[tag],
          sync_to_thread=True, summary=f"One {entity.replace('_', ' ')}")
-    def handler(db: DB, caller: Who, record_id: UUID) -> Any:
+    def handler(db: DB, caller: Who, record_id: FromPath[UUID]) -> Any:
         return view(store.get(db, entity, str(record_id)), caller)
 
     handler.fn.__annotations__["return"] = cls
@@ -302,7 +302,7 @@ def _history(entity: str, path: str, tag: str):
          summary=f"Every recorded change of a {entity} (staff keys)",
          description="Who changed what and when: the audit trail, with the API key's owner "
                      "as actor. Values may include staff-only lines, hence a key is needed.")
-    def handler(db: DB, caller: Who, record_id: UUID) -> list[AuditEntry]:
+    def handler(db: DB, caller: Who, record_id: FromPath[UUID]) -> list[AuditEntry]:
         require_role(caller, "staff")
         store.get(db, entity, str(record_id))  # 404 for an unknown record
         return store.history(db, entity, str(record_id))
@@ -346,24 +346,24 @@ def _writers(entity: str, cls: type, path: str, tag: str) -> list:
     @post(path, operation_id=f"create_{entity}", tags=[tag], sync_to_thread=True,
           summary=f"Create a {label}", status_code=201)
     def create(db: DB, index: Index, caller: Who,
-               data: cls = Body(examples=example)) -> cls:  # type: ignore[valid-type]
+               data: Annotated[cls, Body(examples=example)]) -> cls:  # type: ignore[valid-type]
         if store.exists(db, entity, data.id):
             raise Conflict(f"{label} {data.id!r} already exists: use PUT or PATCH")
         return save(db, index, caller, None, data)
 
     @put(f"{path}/{{record_id:uuid}}", operation_id=f"replace_{entity}", tags=[tag],
          sync_to_thread=True, summary=f"Replace a {label}")
-    def replace(db: DB, index: Index, caller: Who, record_id: UUID,
-                data: cls = Body(examples=example)) -> cls:  # type: ignore[valid-type]
+    def replace(db: DB, index: Index, caller: Who, record_id: FromPath[UUID],
+                data: Annotated[cls, Body(examples=example)]) -> cls:  # type: ignore[valid-type]
         before = store.get(db, entity, str(record_id))
         return save(db, index, caller, before, msgspec.structs.replace(data, id=before.id))
 
     @patch(f"{path}/{{record_id:uuid}}", operation_id=f"update_{entity}", tags=[tag],
            sync_to_thread=True, summary=f"Change some fields of a {label}",
            description="Send only the fields to change; nested objects are replaced whole.")
-    def update(db: DB, index: Index, caller: Who, record_id: UUID,
-               data: dict[str, Any] = Body(examples=[Example(
-                   summary="change one field", value={"status": "inactive"})]),
+    def update(db: DB, index: Index, caller: Who, record_id: FromPath[UUID],
+               data: Annotated[dict[str, Any], Body(examples=[Example(
+                   summary="change one field", value={"status": "inactive"})])],
                ) -> cls:  # type: ignore[valid-type]
         before = store.get(db, entity, str(record_id))
         check_change(db, caller, before, before)  # 403 before any word about the body
@@ -378,7 +378,7 @@ def _writers(entity: str, cls: type, path: str, tag: str) -> list:
     @delete(f"{path}/{{record_id:uuid}}", operation_id=f"delete_{entity}", tags=[tag],
             sync_to_thread=True, summary=f"Delete a {label}",
             description="Refused (409) while another record still uses it.")
-    def remove(db: DB, index: Index, caller: Who, record_id: UUID) -> None:
+    def remove(db: DB, index: Index, caller: Who, record_id: FromPath[UUID]) -> None:
         before = store.get(db, entity, str(record_id))
         check_change(db, caller, before, None)
         store.delete(db, entity, before.id, actor=caller.actor)
@@ -391,11 +391,11 @@ def _writers(entity: str, cls: type, path: str, tag: str) -> list:
 
 @put("/services/{service_id:uuid}/schedules", operation_id="replace_schedules",
      tags=["services"], sync_to_thread=True, summary="Replace the opening hours of a service")
-def replace_schedules(db: DB, index: Index, caller: Who, service_id: UUID,
-                      data: list[Schedule] = Body(examples=[Example(
+def replace_schedules(db: DB, index: Index, caller: Who, service_id: FromPath[UUID],
+                      data: Annotated[list[Schedule], Body(examples=[Example(
                           summary="Monday and Thursday mornings",
                           value=[{"byday": "MO,TH", "opens_at": "09:00",
-                                  "closes_at": "12:00", "attending_type": "walk_in"}])])
+                                  "closes_at": "12:00", "attending_type": "walk_in"}])])]
                       ) -> list[Schedule]:
     before = store.get_service(db, str(service_id))
     check_change(db, caller, before, before)
@@ -407,8 +407,8 @@ def replace_schedules(db: DB, index: Index, caller: Who, service_id: UUID,
 
 @post("/services/{service_id:uuid}/schedules", operation_id="add_schedule", tags=["services"],
       sync_to_thread=True, summary="Add one opening-hours row to a service", status_code=201)
-def add_schedule(db: DB, index: Index, caller: Who, service_id: UUID,
-                 data: Schedule) -> Schedule:
+def add_schedule(db: DB, index: Index, caller: Who, service_id: FromPath[UUID],
+                 data: JSONBody[Schedule]) -> Schedule:
     before = store.get_service(db, str(service_id))
     check_change(db, caller, before, before)
     if any(row.id == data.id for row in before.schedules):
@@ -422,8 +422,8 @@ def add_schedule(db: DB, index: Index, caller: Who, service_id: UUID,
 @delete("/services/{service_id:uuid}/schedules/{schedule_id:str}",
         operation_id="delete_schedule", tags=["services"], sync_to_thread=True,
         summary="Remove one opening-hours row")
-def delete_schedule(db: DB, index: Index, caller: Who, service_id: UUID,
-                    schedule_id: str) -> None:
+def delete_schedule(db: DB, index: Index, caller: Who, service_id: FromPath[UUID],
+                    schedule_id: FromPath[str]) -> None:
     before = store.get_service(db, str(service_id))
     check_change(db, caller, before, before)
     rows = [row for row in before.schedules if row.id != schedule_id]

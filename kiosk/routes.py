@@ -20,12 +20,12 @@ from urllib.parse import urlencode
 
 import msgspec
 from litestar import MediaType, Request, Response, Router, get, post
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
-from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.params import FromPath, FromQuery, JSONBody, URLEncodedBody
 from litestar.plugins.htmx import HTMXRequest
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -499,7 +499,7 @@ class SpeechRequest(msgspec.Struct):
 
 
 @post("/speech", sync_to_thread=True, name="speech", status_code=200)
-def speak(request: Request, data: SpeechRequest) -> Response[bytes]:
+def speak(request: Request, data: JSONBody[SpeechRequest]) -> Response[bytes]:
     """WAV audio of on-screen text, each segment in its own language (espeak-ng, cached)."""
     audio = speech.speak(data.segments, Path(str(settings(request)["speech_dir"])))
     return Response(audio, media_type="audio/wav", headers={"Cache-Control": "no-store"})
