@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # System packages the browser, slip and audio tests use (Debian names; no browser downloads).
 DEBS := chromium poppler-utils espeak-ng fonts-dejavu-core fonts-noto-core
 
-.PHONY: run test venv system-deps bench check clean messages
+.PHONY: run test venv system-deps bench check clean messages screenshots
 
 $(BIN)/orientation: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ system-deps:
 
 test: venv system-deps
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# Regenerate docs/screenshots/*.png (the browser tests; a plain `make test` writes them to tmp).
+screenshots: venv system-deps
+	ORIENTATION_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider -m browser tests/test_kiosk_browser.py tests/test_staff_browser.py
 
 bench: venv
 	$(BIN)/python -m orientation.bench

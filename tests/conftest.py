@@ -6,6 +6,7 @@ The seed is loaded once per session into a template database; each test gets its
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import threading
@@ -109,6 +110,22 @@ def live_server(db_path, tmp_path) -> Iterator[LiveServer]:
     app = create_app(db_path, tmp_path / "index", settings=local_settings(tmp_path))
     with LiveServer(app, _free_port()) as server:
         yield server
+
+
+@pytest.fixture
+def screenshots(tmp_path) -> Path:
+    """Where the browser tests save their screenshots. Only ``ORIENTATION_SCREENSHOTS`` (a
+    folder, or ``1`` for docs/screenshots; ``make screenshots``) writes into the work tree;
+    otherwise they go under the test's tmp_path (still taken, so that code runs)."""
+    wanted = os.environ.get("ORIENTATION_SCREENSHOTS", "").strip()
+    if wanted == "1":
+        folder = HERE.parent / "docs" / "screenshots"
+    elif wanted:
+        folder = Path(wanted)
+    else:
+        folder = tmp_path / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,8 @@ Screen size: 1080 x 1920 portrait, touch. Every screen, in French and in Arabic,
 axe-core (WCAG 2.0-2.2 A, AA and AAA rules) with zero violations, keep every target at least
 20 mm wide and high and 2 mm apart at the configured px/mm, show no text smaller than the
 EN 301 549 minimum, keep the call button in exactly the same box, and not scroll sideways,
-also in the large-text mode. Screenshots of each screen go to docs/screenshots/.
+also in the large-text mode. Each screen is photographed (docs/screenshots/ with
+`make screenshots`, else the test's tmp_path: see the ``screenshots`` fixture).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from orientation.settings import DEFAULTS
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 VIEWPORT = {"width": 1080, "height": 1920}
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa", "wcag2aaa"]
 PX_PER_MM = float(DEFAULTS["kiosk_px_per_mm"])
@@ -33,6 +33,15 @@ MIN_TARGET = 20 * PX_PER_MM
 MIN_GAP = 2 * PX_PER_MM
 MIN_TEXT = 6.1 * PX_PER_MM / 0.73
 CALL = {"fr": "Parler à une personne", "ar": "تحدث مع شخص"}
+#: Where screenshots go: set for each test by ``_screenshots_folder``.
+SHOTS: Path
+
+
+@pytest.fixture(autouse=True)
+def _screenshots_folder(screenshots, monkeypatch):
+    """Screenshots go where the ``screenshots`` fixture says (docs/ only when asked)."""
+    monkeypatch.setitem(globals(), "SHOTS", screenshots)
+
 
 _axe = Axe()
 

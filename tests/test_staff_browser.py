@@ -4,7 +4,7 @@ served by uvicorn (``live_server``), on a desktop screen.
 A social worker logs in, searches, picks services, composes, reorders, prints and downloads a
 slip; an editor sees the pathway invariant next to the step while typing. Every console screen
 (and the screens htmx changes) passes axe-core at WCAG 2.2 AA with zero violations.
-Screenshots go to docs/screenshots/staff-*.png.
+Screenshots: docs/screenshots/staff-*.png with `make screenshots`, else the test's tmp_path.
 """
 
 from __future__ import annotations
@@ -23,10 +23,18 @@ from orientation import accounts, reports, store, unmet
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 VIEWPORT = {"width": 1366, "height": 900}
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]
 PASSWORD = "correct horse battery"
+#: Where screenshots go: set for each test by ``_screenshots_folder``.
+SHOTS: Path
+
+
+@pytest.fixture(autouse=True)
+def _screenshots_folder(screenshots, monkeypatch):
+    """Screenshots go where the ``screenshots`` fixture says (docs/ only when asked)."""
+    monkeypatch.setitem(globals(), "SHOTS", screenshots)
+
 
 _axe = Axe()
 
