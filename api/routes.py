@@ -267,12 +267,22 @@ def list_contacts(request: Request, db: DB, caller: Who,
 
 
 @get("/pathways", operation_id="list_pathways", tags=["pathways"], sync_to_thread=True,
-     summary="Referral pathways, optionally for one need")
-def list_pathways(request: Request, db: DB,
+     summary="Referral pathways, optionally for one need or matching search words")
+def list_pathways(request: Request, db: DB, index: Index,
+                  q: str = Parameter(default="", max_length=500,
+                                     description="Search words, as a person would say the need "
+                                                 "(best match first).",
+                                     examples=[Example(summary="words", value="facture gaz")]),
                   need: str | None = Parameter(default=None, max_length=100,
                                                description="Need code or id."),
                   page: int = PageNumber, per_page: int = PerPage) -> Response[Page[Pathway]]:
     items = store.list_pathways(db, status="active")
+    if q.strip():
+        # The search ranks; every matching pathway is kept so that need filtering and
+        # pagination work on the whole ranked list (there are tens of pathways, not thousands).
+        found = index.search(db, q, filters=Filters(kind="pathway"), limit=len(items) or 1)
+        by_id = {p.id: p for p in items}
+        items = [by_id[h.id] for h in found.hits if h.id in by_id]
     if need:
         wanted = _term_ids(db, need)
         items = [p for p in items if wanted & set(p.themes)]

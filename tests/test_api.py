@@ -496,3 +496,16 @@ def test_keys_from_the_cli(db_path, index_dir, api_keys):
     bad = runner.invoke(cli, ["keys", "create", "--db", str(db_path), "--name", "X",
                               "--role", "editor"])
     assert bad.exit_code == 1 and "needs an organisation" in bad.output
+
+
+def test_pathways_can_be_searched_in_everyday_words(client):
+    body = client.get("/api/v1/pathways", params={"q": "facture gaz impayee"}).json()
+    assert body["total"] >= 1
+    assert "gaz" in body["items"][0]["need"].lower() or "énergie" in body["items"][0]["need"].lower()
+    everything = client.get("/api/v1/pathways").json()["total"]
+    assert body["total"] < everything
+    words = client.get("/api/v1/pathways", params={"q": "facture gaz", "per_page": 100}).json()
+    both = client.get("/api/v1/pathways",
+                      params={"q": "facture gaz", "need": "energie", "per_page": 100}).json()
+    assert 1 <= both["total"] <= words["total"]
+    assert {p["id"] for p in both["items"]} <= {p["id"] for p in words["items"]}
