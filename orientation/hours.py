@@ -315,10 +315,11 @@ def describe(schedules: Sequence[Schedule], lang: str = "fr") -> list[str]:
     for row in schedules:
         for day in parse_days(row.byday):
             per_day.setdefault((row.attending_type, day), []).append((row.opens_at, row.closes_at))
-    # Group days that share exactly the same intervals, so a lunch break reads as one sentence.
+    # Group days that share exactly the same intervals, so a lunch break reads as one sentence;
+    # the same interval twice (rows of several services of one organisation) is said once.
     grouped: dict[tuple[str, tuple[tuple[str, str], ...]], list[int]] = {}
     for (attending, day), intervals in per_day.items():
-        grouped.setdefault((attending, tuple(sorted(intervals))), []).append(day)
+        grouped.setdefault((attending, tuple(sorted(set(intervals)))), []).append(day)
     for (attending, intervals), days in grouped.items():
         by_days[(attending, tuple(sorted(days)))] = list(intervals)
     order = ("walk_in", "appointment", "phone", "online")

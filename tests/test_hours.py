@@ -127,6 +127,14 @@ def test_describe_in_plain_french():
     ]
 
 
+
+def test_describe_says_the_same_hours_once():
+    """A helpline's hours gather the phone rows of its organisation's services: said once."""
+    rows = [Schedule(byday="MO,TU,WE,TH,FR", opens_at="08:00", closes_at="17:00",
+                     attending_type="phone")] * 3
+    assert describe(rows) == ["Du lundi au vendredi, de 8 h à 17 h, par téléphone."]
+
+
 def test_describe_when():
     monday = (2026, 11, 23)
     assert describe_when(SPLIT, at(*monday, 10)) == "Ouvert maintenant jusqu'à 12 h"
