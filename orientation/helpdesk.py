@@ -207,6 +207,10 @@ def fallback(db: Database, *, commune: str, at: dt.datetime | None = None,
                     lines=free_lines(db, region=origin.region if origin else None, at=at)[:lines])
 
 
+#: Organisation kinds whose free lines answer any question (in this order of preference).
+GENERAL_LINE_KINDS = ("ligne-info", "ligne-ecoute")
+
+
 def free_lines(db: Database, *, region: str | None = None, at: dt.datetime | None = None,
                open_first: bool = True) -> list[Line]:
     """Free public phone lines, lines for another region last, open ones first (or, for a
@@ -238,8 +242,12 @@ def free_lines(db: Database, *, region: str | None = None, at: dt.datetime | Non
         elsewhere = bool(region and regions.get(line.organization.id)
                          and region not in regions[line.organization.id])
         closed = not line.open_now
-        return ((closed, elsewhere) if open_first else (elsewhere, closed)) + (
-            line.organization.name,)
+        # A general information line before a line for one situation: the violence line is
+        # free too, but it is not what a slip about a gas bill should end with.
+        specific = line.organization.kind not in GENERAL_LINE_KINDS
+        return ((closed, elsewhere, specific) if open_first else (elsewhere, specific, closed)) + (
+            GENERAL_LINE_KINDS.index(line.organization.kind) if not specific else 0,
+            line.organization.name)
 
     lines.sort(key=key)
     return lines

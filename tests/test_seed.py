@@ -1,5 +1,6 @@
 """The seed directory is product: these tests hold it to what a careful editor would check."""
 
+import datetime as dt
 import re
 from collections import Counter
 from pathlib import Path
@@ -9,6 +10,7 @@ import yaml
 
 from orientation import seed as seeding
 from orientation import store
+from orientation.hours import TZ
 
 SEED = Path(__file__).parent.parent / "seed"
 FILES = sorted(SEED.glob("*.yaml")) + sorted(SEED.glob("*/*.yaml"))
@@ -117,3 +119,19 @@ def test_no_emails_of_people_at_real_domains():
 def test_files_parse_as_mappings():
     for path in FILES:
         assert isinstance(yaml.safe_load(path.read_text(encoding="utf-8")), dict), path.name
+
+
+def test_every_slip_ends_with_a_general_free_line_of_its_region(db):
+    from orientation import helpdesk, slip
+
+    at = dt.datetime(2026, 11, 24, 10, tzinfo=TZ)
+    for pathway in store.list_pathways(db, status="active"):
+        composed = slip.for_pathway(db, pathway, at=at)
+        last = composed.steps[-1]
+        region = last.location.address.region if last.location and last.location.address else None
+        line = composed.helpline
+        assert line is not None and line.phone.free, pathway.need
+        assert line.organization.kind in helpdesk.GENERAL_LINE_KINDS, (pathway.need, line)
+        places = {loc.address.region for loc in store.list_locations(
+            db, organization_id=line.organization.id) if loc.address}
+        assert region is None or region in places, (pathway.need, region, line.organization.name)
