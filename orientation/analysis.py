@@ -61,10 +61,17 @@ _ELISIONS = {"l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "p
 _FRENCH_EXTRA = {"cette", "cet", "ceci", "cela", "ca", "tout", "tous", "toute", "toutes",
                  "tres", "aussi", "comme", "quand", "pourquoi", "parce", "donc", "alors",
                  "encore", "deja", "jamais", "toujours", "chez", "mais", "peu", "bien", "oui",
-                 "non", "quoi"}
+                 "non", "quoi", "les", "va", "vais", "vas", "vont"}
 STOP = {lang: _folded_set(stoplists[lang]) | _ELISIONS for lang in LANGS}
 STOP["fr"] = STOP["fr"] | _FRENCH_EXTRA
-QUERY_STOP = frozenset().union(*STOP.values())
+
+#: Words that turn a phrase around ("plus de travail", "geen werk", "no job"). Alone they
+#: say nothing about the need and are dropped, like fillers, but they count inside synonym
+#: phrases, where they are all one word (``Synonyms``): "pas de boulot" = "geen werk".
+NEGATIONS = _folded_set("""
+    pas plus sans rien aucun aucune geen niet zonder no not without
+    """.split())
+QUERY_STOP = frozenset().union(*STOP.values()) - NEGATIONS
 
 #: Words that say "I need help" rather than what with. They are dropped from queries unless
 #: they belong to a synonym phrase ("aide juridique", "aide alimentaire").
@@ -72,7 +79,18 @@ FILLERS = _folded_set("""
     besoin cherche chercher recherche veux voudrais voudrait comment faire fait peux puis
     aider aide aidez svp merci bonjour quoi quel quelle quels trouver avoir obtenir urgent
     hulp nodig zoek zoeken wil help helpen graag hoe need want looking find get please
-    """.split()) - {"recherche"}
+    arrive arriver lukt lukken manage
+    """.split()) - {"recherche"} | NEGATIONS
+
+#: Weak words qualify a need without naming one: price ("pas cher", "gratis"), sending and
+#: receiving ("ils m'ont envoyé"), "personne". They are searched, but weigh little and are not
+#: required to match (ranking rules in ``orientation/search.py``), so "lunettes pas cher"
+#: is about glasses, not about the cheaper-housing pathway.
+WEAK = _folded_set("""
+    cher chere chers cheres moins gratuit gratuite gratuits gratuites free gratis goedkoop
+    goedkope cheap duur expensive envoye envoyee envoyer envoie recu recue recois recevoir
+    gekregen gestuurd sent received personne persoon person
+    """.split())
 
 
 @functools.lru_cache(maxsize=4)
@@ -130,11 +148,23 @@ class Synonyms:
 
     ``expansions`` maps a phrase's key (the ``key()`` of each of its words) to the phrases it
     also finds, as tuples of folded words.
+
+    Inside a phrase of two words or more, a word stands for every one-word synonym of its
+    group (a group without "=>"; the first group a word appears in) and the ``NEGATIONS`` are
+    one word: "perdu mon travail" also matches "perdu mon boulot", "plus de job" matches
+    "pas de travail". A phrase's key is made of these canonical keys.
     """
 
     def __init__(self, rules: Iterable[tuple[list[Phrase], list[Phrase]]] = ()) -> None:
+        rules = list(rules)
         self.expansions: dict[Phrase, set[Phrase]] = {}
         self.vocabulary: set[str] = set()
+        self.canonical: dict[str, str] = {key(w): key("pas") for w in NEGATIONS}
+        for finders, found in rules:
+            singles = [p[0] for p in finders if len(p) == 1]
+            if not found and len(singles) >= 2:
+                for word in singles:
+                    self.canonical.setdefault(key(word), key(singles[0]))
         for finders, found in rules:
             for phrase in finders:
                 others = {p for p in [*finders, *found] if self._key(p) != self._key(phrase)}
@@ -143,9 +173,10 @@ class Synonyms:
                 self.vocabulary.update(phrase)
         self.max_len = max((len(k) for k in self.expansions), default=0)
 
-    @staticmethod
-    def _key(phrase: Phrase) -> Phrase:
-        return tuple(key(w) for w in phrase)
+    def _key(self, phrase: Phrase) -> Phrase:
+        if len(phrase) == 1:
+            return (key(phrase[0]),)
+        return tuple(self.canonical.get(key(w), key(w)) for w in phrase)
 
     @staticmethod
     def phrase(text: str) -> Phrase:
@@ -175,10 +206,12 @@ class Synonyms:
     def match(self, query_words: list[str]) -> list[tuple[int, int, set[Phrase]]]:
         """Greedy longest matches: (start, end, expansions) over a list of folded words."""
         keys = [key(w) for w in query_words]
+        canonical = [self.canonical.get(k, k) for k in keys]
         found, i = [], 0
         while i < len(keys):
             for length in range(min(self.max_len, len(keys) - i), 0, -1):
-                expansions = self.expansions.get(tuple(keys[i:i + length]))
+                expansions = self.expansions.get(
+                    tuple((keys if length == 1 else canonical)[i:i + length]))
                 if expansions is not None:
                     found.append((i, i + length, expansions))
                     i += length

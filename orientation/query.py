@@ -8,18 +8,21 @@ from __future__ import annotations
 import msgspec
 
 from . import analysis, scoring
-from .analysis import FILLERS, QUERY_STOP, Synonyms
+from .analysis import FILLERS, QUERY_STOP, WEAK, Synonyms
 from .scoring import Snapshot
 
 TITLE_BOOST = 3.0
 SYNONYM_WEIGHT = 0.8
 TYPO_WEIGHT = {1: 0.7, 2: 0.5}
+#: A weak word ("cher", "gratis", "envoyé") weighs this much and is not required to match.
+WEAK_WEIGHT = 0.3
 
 
 class Plan(msgspec.Struct):
     """A query as search understands it."""
 
     groups: list[scoring.Group]
+    weak: list[bool]  # per group: a weak word, not required for coverage
     highlight: set[str]
     corrected: str | None
     unknown: list[str]
@@ -32,7 +35,7 @@ def plan(snap: Snapshot, synonyms: Synonyms, query: str) -> Plan:
     for word in typed:
         # A word the index lacks is corrected, unless it is a real word: then it is
         # just a word no service uses, and it is left out (see ``unknown``).
-        if word not in FILLERS and word not in synonyms.vocabulary \
+        if word not in FILLERS and word not in WEAK and word not in synonyms.vocabulary \
                 and not snap.knows(word) and not analysis.is_word(word):
             found = snap.vocabulary.corrections(word)
             if found:
@@ -41,6 +44,7 @@ def plan(snap: Snapshot, synonyms: Synonyms, query: str) -> Plan:
         words.append(word)
     # Each group is a list of alternatives (words of a phrase, weight).
     alternatives: list[list[tuple[tuple[str, ...], float]]] = []
+    weak: list[bool] = []
     matches = {start: (end, found) for start, end, found in synonyms.match(words)}
     i = 0
     while i < len(words):
@@ -48,6 +52,7 @@ def plan(snap: Snapshot, synonyms: Synonyms, query: str) -> Plan:
             end, expansions = matches[i]
             alternatives.append([(tuple(words[i:end]), 1.0)]
                                 + [(p, SYNONYM_WEIGHT) for p in sorted(expansions)])
+            weak.append(False)
             i = end
             continue
         word, original = words[i], typed[i]
@@ -57,19 +62,22 @@ def plan(snap: Snapshot, synonyms: Synonyms, query: str) -> Plan:
         if original in corrections:
             alternatives.append([((w,), TYPO_WEIGHT[d]) for w, d in corrections[original]])
         else:
-            alternatives.append([((word,), 1.0)])
-    groups, highlight, unknown = [], set(), []
-    for options in alternatives:
+            alternatives.append([((word,), WEAK_WEIGHT if word in WEAK else 1.0)])
+        weak.append(word in WEAK)
+    groups, weak_groups, highlight, unknown = [], [], set(), []
+    for options, is_weak in zip(alternatives, weak):
         scored = scored_group(snap, options, highlight)
         if scored:
             groups.append(scored)
-        else:
+            weak_groups.append(is_weak)
+        elif not is_weak:
             unknown.append(" ".join(options[0][0]))
     corrected = None
     if corrections:
         replaced = {w: c[0][0] for w, c in corrections.items()}
         corrected = " ".join(replaced.get(w, w) for w in analysis.words(query))
-    return Plan(groups=groups, highlight=highlight, corrected=corrected, unknown=unknown)
+    return Plan(groups=groups, weak=weak_groups, highlight=highlight, corrected=corrected,
+                unknown=unknown)
 
 
 def scored_group(snap: Snapshot, group: list[tuple[tuple[str, ...], float]],

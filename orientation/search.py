@@ -3,11 +3,14 @@
 How a query is understood (text analysis is in ``orientation/analysis.py``):
 
 - The query is folded and split into words; stop words (French, Dutch, English) and filler
-  words ("besoin", "aide", "help") are dropped.
+  words ("besoin", "aide", "help", "lukt") are dropped. Negations ("pas", "plus", "geen",
+  "no") are dropped too, but only after phrases are matched: inside a phrase they count.
 - A word the index does not know is corrected to the closest known word(s) within 1 edit (up
   to 7 letters) or 2 (longer); ``Results.corrected`` then shows the corrected query.
 - Phrases from ``seed/synonyms.txt`` are recognised ("revenu d'intégration") and also find
-  their synonyms ("RIS", "leefloon").
+  their synonyms ("RIS", "leefloon"). A phrase's word may be replaced by a one-word synonym
+  of its group and negations are interchangeable, so one rule "perdu mon travail, plus de
+  travail => chômage" also understands "perdu mon boulot" and "geen werk" (``Synonyms``).
 - Each remaining word (or synonym phrase) becomes one *group*: its stems in French, Dutch and
   English, its corrections and its synonyms, searched in the ``title`` and ``body`` fields.
 
@@ -15,7 +18,11 @@ Ranking rules, in order:
 
 1. **Coverage.** Documents that match every group come first and form the result set. Only when
    fewer than ``MIN_RESULTS`` (3) do, documents matching all groups but one follow them, then
-   those matching any group (``Results.relaxed`` is then true).
+   those matching any group (``Results.relaxed`` is then true). *Weak* words
+   (``analysis.WEAK``: price, "sent", "received", "personne") qualify a need without naming
+   one: they are not counted for coverage (unless the query has nothing else) and weigh
+   ``WEAK_WEIGHT`` (0.3), so "lunettes pas cher" is about glasses, and a document that only
+   says "moins cher" cannot win because the need words are missing from it.
 2. **Relevance** is BM25F (whoosh's formula and statistics, computed in
    ``orientation/scoring.py``), summed over groups (the weights are in
    ``orientation/query.py``). A match in ``title`` — the service's name, the
@@ -436,12 +443,16 @@ class SearchIndex:
         relaxed = False
         if plan.groups:
             count = np.zeros(snap.maxdoc, dtype=np.int16)
-            for group in plan.groups:
+            # Weak words are not required, unless the query has nothing else.
+            required = [not weak for weak in plan.weak] if not all(plan.weak) \
+                else [True] * len(plan.groups)
+            for group, counted in zip(plan.groups, required):
                 scores = snap.group(group)
-                count += scores > 0
+                if counted:
+                    count += scores > 0
                 score += scores
             # Coverage tiers: every group, then all but one, then any, until enough results.
-            n = len(plan.groups)
+            n = sum(required)
             levels = [(n, 3)] + ([(n - 1, 2)] if n >= 3 else []) + ([(1, 1)] if n > 1 else [])
             for needed, level in levels:
                 tier[(count >= needed) & allow & (tier == 0)] = level

@@ -75,6 +75,42 @@ def test_relevance_floor(seeded):
     assert report.mrr >= 0.8
 
 
+CHOMAGE = ["chomage-capac-brabant-wallon", "chomage-erreur-syndicat-bruxelles",
+           "chomage-erreur-capac-bruxelles", "chomage-erreur-syndicat-brabant-wallon"]
+LOYER = ["risque-expulsion-bruxelles", "risque-expulsion-ottignies-lln"]
+SOINS = ["soins-sans-argent-bruxelles", "remboursement-mutuelle-bruxelles",
+         "remboursement-mutuelle-brabant-wallon"]
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("I lost my job", CHOMAGE),
+    ("j'ai perdu mon boulot", CHOMAGE),
+    ("ik heb geen werk meer", CHOMAGE),
+    ("plus de taf", CHOMAGE),
+    ("huur betalen lukt niet", LOYER),
+    ("I can't pay my rent", LOYER),
+    ("doctor free", ["soins-sans-argent-bruxelles"]),
+    ("les impots m'ont envoye une lettre",
+     ["declaration-impots-bruxelles", "declaration-impots-brabant-wallon",
+      "impots-telephone-spf-finances", "lettres-administration-bruxelles"]),
+    ("mon fils ne va plus a l'ecole", ["ecole-application-bruxelles",
+                                       "ecole-application-brabant-wallon"]),
+    ("lunettes dentiste pas cher", SOINS),
+    ("tandarts goedkoop", SOINS),
+    ("personne agee seule", ["sante-mentale-ecoute-bruxelles"]),
+])
+def test_everyday_phrasings_lead_the_kiosk_to_the_right_pathway(seeded, query, expected):
+    db, index = seeded
+    first = index.search(db, query, pathways_first=True, limit=3).hits[0]
+    assert first.id in {slug_id("pathway", slug) for slug in expected}, first.title
+
+
+def test_school_dropout_reaches_school_mediation(seeded):
+    db, index = seeded
+    hits = index.search(db, "mon fils ne va plus a l'ecole", pathways_first=True, limit=3).hits
+    assert sid("mediation-scolaire-schaerbeek-mediation") in [h.id for h in hits]
+
+
 # --- Analysis: accents, elisions, typos, languages, synonyms ----------------------------------
 
 
@@ -154,6 +190,33 @@ def test_synonyms_format():
     assert ("det",) not in rules.expansions  # one-way: "dettes" does not find "huissier"
     with pytest.raises(ValueError, match="line 1"):
         Synonyms.parse("lonely word\n")
+
+
+def test_synonym_phrases_accept_synonyms_of_their_words():
+    rules = Synonyms.parse("travail, boulot, werk\nperdu mon travail, plus de travail => chômage\n")
+
+    def expansions(text):  # as query planning matches them: stop words left out
+        typed = [w for w in analysis.words(text) if w not in analysis.QUERY_STOP]
+        return [found for _, _, found in rules.match(typed)]
+
+    assert expansions("perdu mon boulot") == expansions("perdu mon travail") != []
+    # Negations are one word inside phrases: "geen werk" is "plus de travail".
+    assert ("chomage",) in expansions("geen werk")[0]
+    assert ("chomage",) in expansions("pas de boulot")[0]
+    # Alone, a one-word synonym is still its own word, and "perdu" alone is nothing.
+    assert expansions("boulot")[0] == {("travail",), ("werk",)}
+    assert expansions("perdu") == []
+
+
+def test_weak_words_do_not_decide_the_topic(seeded):
+    db, index = seeded
+    # "pas cher" must not pull the cheaper-housing pathway above health care.
+    first = index.search(db, "dentiste pas cher", pathways_first=True).hits[0]
+    assert "logement" not in first.title.lower()
+    # Alone, a weak word is still searched.
+    assert index.search(db, "moins cher").total > 0
+    # Negations and fillers alone are no query words.
+    assert index.search(db, "pas").total == index.search(db, "").total
     Synonyms.load(DEFAULT_SYNONYMS)  # the shipped file parses
 
 
