@@ -201,9 +201,14 @@ def _get_row(db: Database, entity: str, entity_id: str) -> dict[str, Any]:
         uuid.UUID(str(entity_id))
     except ValueError:
         raise NotFound(entity, entity_id) from None
-    rows = list(db.query(f"select * from [{table}] where id = ?", [entity_id]))
+    return row_by_id(db, table, entity, entity_id)
+
+
+def row_by_id(db: Database, table: str, entity: str, record_id: str) -> dict[str, Any]:
+    """The row of ``table`` with this id, or NotFound naming ``entity``."""
+    rows = list(db.query(f"select * from [{table}] where id = ?", [record_id]))
     if not rows:
-        raise NotFound(entity, entity_id)
+        raise NotFound(entity, record_id)
     return rows[0]
 
 
@@ -848,10 +853,7 @@ def insert_help_request(db: Database, row: dict[str, Any]) -> None:
 
 
 def get_help_request(db: Database, request_id: str) -> dict[str, Any]:
-    rows = list(db.query("select * from help_requests where id = ?", [request_id]))
-    if not rows:
-        raise NotFound("help_request", request_id)
-    return rows[0]
+    return row_by_id(db, "help_requests", "help_request", request_id)
 
 
 def list_help_requests(db: Database, *, statuses: Iterable[str] = (),
@@ -984,10 +986,7 @@ def insert_problem_report(db: Database, row: dict[str, Any]) -> None:
 
 
 def get_problem_report(db: Database, report_id: str) -> dict[str, Any]:
-    rows = list(db.query("select * from problem_reports where id = ?", [report_id]))
-    if not rows:
-        raise NotFound("problem_report", report_id)
-    return rows[0]
+    return row_by_id(db, "problem_reports", "problem_report", report_id)
 
 
 def _report_where(**filters: str | None) -> tuple[str, list[Any]]:
