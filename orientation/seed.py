@@ -228,7 +228,7 @@ def load(db: Database, seed_dir: Path = DEFAULT_SEED_DIR) -> dict[str, int]:
         raise SeedError(f"{seed_dir}: no taxonomy.yaml, is this a seed directory?")
     counts = {"taxonomy_terms": 0, "organizations": 0, "locations": 0, "contacts": 0,
               "services": 0, "pathways": 0}
-    with db.atomic():
+    with store.transaction(db):
         for term in _terms(_read(seed_dir / "taxonomy.yaml")):
             store.save_term(db, term, actor=ACTOR)
             counts["taxonomy_terms"] += 1

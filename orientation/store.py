@@ -8,6 +8,7 @@ the database exactly as it was.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sqlite3
@@ -21,6 +22,7 @@ from sqlite_utils import Database
 
 from . import hours
 from .errors import Conflict, InvalidData, NotFound, PathwayInvalid
+from .fields import check_record
 from .migrations import migrations
 from .models import (
     AuditEntry,
@@ -66,6 +68,36 @@ def connect(path: str | Path, *, migrate: bool = True) -> Database:
     if migrate:
         migrations.apply(db)
     return db
+
+
+@contextlib.contextmanager
+def transaction(db: Database) -> Iterator[Database]:
+    """One write transaction that takes the write lock up front (``BEGIN IMMEDIATE``).
+
+    sqlite-utils' ``atomic()`` starts with a deferred ``BEGIN``: our writes read first (the
+    record before, the rules) and only then write. In WAL mode, once another connection has
+    committed in between, SQLite cannot upgrade that read transaction to a write and fails at
+    once with "database is locked" without waiting for the busy timeout. Taking the lock first
+    makes concurrent writers queue on the busy timeout instead. Nested calls are savepoints.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():  # a savepoint inside the outer transaction
+            yield db
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    else:
+        try:
+            db.conn.execute("COMMIT")
+        except BaseException:
+            if db.conn.in_transaction:
+                db.conn.execute("ROLLBACK")
+            raise
 
 
 def is_empty(db: Database) -> bool:
@@ -521,8 +553,9 @@ def _current(db: Database, entity: str, entity_id: str) -> msgspec.Struct | None
 
 def _write(db: Database, entity: str, obj: msgspec.Struct, actor: str,
            save_links=None) -> msgspec.Struct:
+    check_record(obj)
     try:
-        with db.atomic():
+        with transaction(db):
             before = _current(db, entity, obj.id)
             _upsert(db, entity, obj)
             if save_links:
@@ -567,7 +600,7 @@ def save_contact(db: Database, contact: Contact, *, actor: str) -> Contact:
                 raise InvalidData("a contact cannot be their own substitute",
                                   field=f"absences[{i}].substitute_id")
             _require(db, "contact", absence.substitute_id, f"absences[{i}].substitute_id")
-    with db.atomic():
+    with transaction(db):
         saved = _write(db, "contact", contact, actor)
         # Deactivating someone, or an absence without substitute, must not strand a pathway.
         _revalidate_pathways(db, pathways_using(db, contact_id=contact.id))
@@ -611,7 +644,7 @@ def save_service(db: Database, service: Service, *, actor: str) -> Service:
             [{"service_id": sid, "contact_id": c, "position": i}
              for i, c in enumerate(service.contact_ids)])
 
-    with db.atomic():
+    with transaction(db):
         saved = _write(db, "service", service, actor, links)
         _revalidate_pathways(db, pathways_using(db, service_id=service.id))
         return saved
@@ -702,7 +735,7 @@ def delete(db: Database, entity: str, entity_id: str, *, actor: str) -> None:
     refs = _references(db, entity, entity_id)
     if refs:
         raise Conflict(f"{entity} {entity_id!r} is still used by: " + ", ".join(refs))
-    with db.atomic():
+    with transaction(db):
         if entity == "service":
             for link in ("service_terms", "service_at_locations", "service_contacts"):
                 db.execute(f"delete from {link} where service_id = ?", [entity_id])
@@ -751,7 +784,7 @@ def create_api_key(db: Database, *, name: str, role: str, organization_id: str |
     row = {"id": new_id(), "name": name.strip(), "role": role,
            "organization_id": organization_id, "prefix": secret[:10],
            "hash": hash_secret(secret), "created_at": _utcnow(), "revoked_at": None}
-    with db.atomic():
+    with transaction(db):
         db["api_keys"].insert(row)
         public = {k: v for k, v in row.items() if k != "hash"}
         _audit(db, actor, "create", "api_key", row["id"], "*", None, public)
@@ -771,7 +804,7 @@ def revoke_api_key(db: Database, key_id: str, *, actor: str) -> ApiKey:
         raise InvalidData(f"{key_id!r} matches several keys: use the id", field="id")
     row = rows[0]
     if row["revoked_at"] is None:
-        with db.atomic():
+        with transaction(db):
             now = _utcnow()
             db["api_keys"].update(row["id"], {"revoked_at": now})
             _audit(db, actor, "update", "api_key", row["id"], "revoked_at", None, now)
@@ -872,12 +905,12 @@ def list_help_requests(db: Database, *, statuses: Iterable[str] = (),
 
 
 def update_help_request(db: Database, request_id: str, **fields: Any) -> None:
-    with db.atomic():
+    with transaction(db):
         db["help_requests"].update(request_id, fields)
 
 
 def touch_desk_duty(db: Database, user_id: str, at: str) -> None:
-    with db.atomic():
+    with transaction(db):
         db.execute(
             "insert into desk_duty (user_id, since, last_seen) values (?, ?, ?) "
             "on conflict(user_id) do update set last_seen = excluded.last_seen",
@@ -885,7 +918,7 @@ def touch_desk_duty(db: Database, user_id: str, at: str) -> None:
 
 
 def end_desk_duty(db: Database, user_id: str) -> None:
-    with db.atomic():
+    with transaction(db):
         db.execute("delete from desk_duty where user_id = ?", [user_id])
 
 
@@ -903,7 +936,7 @@ def on_desk_duty(db: Database, user_id: str) -> bool:
 
 
 def insert_user(db: Database, row: dict[str, Any], *, actor: str) -> None:
-    with db.atomic():
+    with transaction(db):
         db["users"].insert(row)
         public = {k: v for k, v in row.items() if k != "password_hash"}
         _audit(db, actor, "create", "user", row["id"], "*", None, public)
@@ -924,7 +957,7 @@ def update_user(db: Database, user_id: str, fields: dict[str, Any], *,
                 actor: str | None = None) -> None:
     """Change user columns; ``actor`` records the change in the audit trail (a password hash
     is never copied there)."""
-    with db.atomic():
+    with transaction(db):
         before = get_user_row(db, user_id=user_id)
         db["users"].update(user_id, fields)
         if actor is not None and before is not None:
@@ -938,7 +971,7 @@ def update_user(db: Database, user_id: str, fields: dict[str, Any], *,
 
 
 def insert_session(db: Database, row: dict[str, Any]) -> None:
-    with db.atomic():
+    with transaction(db):
         db.execute("delete from sessions where expires_at < ?", [_utcnow()])
         db["sessions"].insert(row)
 
@@ -949,13 +982,13 @@ def get_session_row(db: Database, token_hash: str) -> dict[str, Any] | None:
 
 
 def delete_session(db: Database, token_hash: str) -> None:
-    with db.atomic():
+    with transaction(db):
         db.execute("delete from sessions where token_hash = ?", [token_hash])
 
 
 def app_secret(db: Database, name: str, factory) -> str:
     """A server-generated secret, created by ``factory()`` on first use and kept."""
-    with db.atomic():
+    with transaction(db):
         db.execute("insert or ignore into app_secrets (name, value) values (?, ?)",
                    [name, factory()])
         return db.execute("select value from app_secrets where name = ?", [name]).fetchone()[0]
@@ -965,7 +998,7 @@ def app_secret(db: Database, name: str, factory) -> str:
 
 
 def add_login_failure(db: Database, keys: Iterable[str], at: str, *, purge_before: str) -> None:
-    with db.atomic():
+    with transaction(db):
         db.execute("delete from login_failures where at < ?", [purge_before])
         db["login_failures"].insert_all([{"key": k, "at": at} for k in keys])
 
@@ -976,12 +1009,12 @@ def count_login_failures(db: Database, key: str, since: str) -> int:
 
 
 def clear_login_failures(db: Database, key: str) -> None:
-    with db.atomic():
+    with transaction(db):
         db.execute("delete from login_failures where key = ?", [key])
 
 
 def insert_problem_report(db: Database, row: dict[str, Any]) -> None:
-    with db.atomic():
+    with transaction(db):
         db["problem_reports"].insert(row)
 
 
@@ -1025,14 +1058,14 @@ def problem_report_counts(db: Database, *, organization_id: str | None = None,
 
 def close_problem_report(db: Database, report_id: str, *, status: str, by: str,
                          at: str) -> None:
-    with db.atomic():
+    with transaction(db):
         db["problem_reports"].update(report_id, {"status": status, "closed_by": by,
                                                  "closed_at": at})
 
 
 def add_issued_slip(db: Database, *, code: str, day: str, channel: str,
                     pathway_id: str | None, services: list[str]) -> None:
-    with db.atomic():
+    with transaction(db):
         db.execute(
             "insert into issued_slips (code, day, channel, pathway_id, services, count) "
             "values (?, ?, ?, ?, ?, 1) on conflict (code, day, channel) "
@@ -1046,7 +1079,7 @@ def issued_slip_rows(db: Database, code: str) -> list[dict[str, Any]]:
 
 
 def insert_referral_outcome(db: Database, row: dict[str, Any]) -> None:
-    with db.atomic():
+    with transaction(db):
         db["referral_outcomes"].insert(row)
 
 
@@ -1118,7 +1151,7 @@ def check_save(db: Database, obj: msgspec.Struct, *, actor: str) -> None:
     revalidation of pathways that use the record) and roll everything back: the live
     validation of the staff editor. Raises what ``save`` would raise."""
     try:
-        with db.atomic():
+        with transaction(db):
             save(db, obj, actor=actor)
             raise _DryRun
     except _DryRun:
@@ -1139,7 +1172,7 @@ def bulk_create(db: Database, organizations: Iterable[Organization] = (),
     it fast: callers pass records they built themselves. Returns the number of records.
     """
     organizations, locations, services = list(organizations), list(locations), list(services)
-    with db.atomic():
+    with transaction(db):
         for entity, records in (("organization", organizations), ("location", locations),
                                 ("service", services)):
             table, _, links = ENTITIES[entity]

@@ -16,6 +16,8 @@ import unicodedata
 import msgspec
 from sqlite_utils import Database
 
+from . import store
+
 LOW = 3
 MIN_SEEN = 3
 MAX_WORDS = 6
@@ -55,7 +57,7 @@ def record(db: Database, query: str, result_count: int, *, channel: str,
         return False
     week = iso_week(day or dt.date.today())
     zero, low = (1, 0) if result_count == 0 else (0, 1)
-    with db.atomic():
+    with store.transaction(db):
         db.execute(
             "insert into unmet_searches (week, channel, terms, zero, low) values (?, ?, ?, ?, ?) "
             "on conflict (week, channel, terms) do update set zero = zero + excluded.zero, "
