@@ -8,6 +8,7 @@ handler returns, before the stream is read).
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any, Literal
 from uuid import UUID
@@ -25,6 +26,12 @@ from orientation.errors import NotFound
 from orientation.search import Filters, SearchIndex
 
 from .http import MIDDLEWARE, link_header, page_links, provide_caller
+
+log = logging.getLogger(__name__)
+
+
+class FeedInterrupted(RuntimeError):
+    """A streamed feed could not be finished; the connection is dropped so it looks cut."""
 
 Page = dict[str, Any]
 DB = NamedDependency[Database]
@@ -99,12 +106,27 @@ def _service_ids(db: Database, index: SearchIndex, *, search: str | None,
 def _ndjson(state: State, ids: list[str], caller: Caller, full: bool, minimal: bool
             ) -> Iterator[bytes]:
     db = store.connect(state.db_path, migrate=False)
+    sent = 0
     try:
-        for start in range(0, len(ids), 200):
-            chunk = [store.get_service(db, i) for i in ids[start:start + 200]]
+        for start in range(0, len(ids), 50):
+            chunk = [store.get_service(db, i) for i in ids[start:start + 50]]
             for item in hsds.iter_services(db, chunk, full=full, caller=caller,
                                            minimal=minimal):
                 yield json.dumps(item, ensure_ascii=False).encode() + b"\n"
+                sent += 1
+    except Exception:
+        # The 200 and the first lines are already on the wire. A feed that stops short must
+        # not look complete: say so in a last line a client can tell from a service (it has
+        # no "id"), then break the chunked body (no final chunk), so even a client that
+        # ignores the line sees a transport error instead of a shorter feed.
+        log.exception("ndjson feed failed after %d of %d services", sent, len(ids))
+        yield json.dumps({"error": {
+            "status": 500, "title": "The feed stopped before its end",
+            "detail": f"{sent} of {len(ids)} services were sent; retry later.",
+        }}).encode() + b"\n"
+        # Not a bare ``raise``: Litestar's sync-iterator wrapper takes any ValueError (a JSON
+        # or UUID error is one) for the end of the iteration and would close the body cleanly.
+        raise FeedInterrupted(f"stopped after {sent} of {len(ids)} services") from None
     finally:
         db.close()
 

@@ -20,7 +20,7 @@ from babel.support import NullTranslations, Translations
 from jinja2 import Environment, pass_context
 from markupsafe import Markup, escape
 
-from orientation import hours
+from orientation import fields, hours
 from orientation import slip as slips
 from orientation.models import TaxonomyTerm
 
@@ -119,6 +119,10 @@ def install(env: Environment) -> None:
     )
     env.filters["language_label"] = with_lang(lambda lang, code: language_name(code, lang))
     env.filters["tidy"] = slips.tidy
+    # Escape by scheme at render time too: a link is only made of an http(s) address or an
+    # e-mail address, so a bad value already stored shows as text, never runs as a script.
+    env.filters["web_url"] = fields.web_url
+    env.tests["email"] = fields.is_email
 
 
 def extract_taxonomy(fileobj, keywords, comment_tags, options):

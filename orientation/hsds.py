@@ -24,6 +24,7 @@ from sqlite_utils import Database
 
 from . import hours, store
 from .access import ANONYMOUS, Caller, view
+from .fields import is_email, web_url
 from .models import (
     AuditEntry,
     Contact,
@@ -93,9 +94,18 @@ PROFILE: dict[str, Any] = {
 }
 
 
+#: Namespace for owners whose id is not a UUID (rows written before nested ids were checked):
+#: one such row must not break the record, a page or the whole feed.
+_LEGACY_IDS = uuid.UUID("0b1d3c57-5a53-4c0e-9f0e-2b8f3f0e6a41")
+
+
 def _id(owner: str, *parts: str) -> str:
     """A stable UUID for a child object that has no id of its own (language, address…)."""
-    return str(uuid.uuid5(uuid.UUID(owner), ":".join(parts)))
+    try:
+        namespace = uuid.UUID(owner)
+    except ValueError:
+        namespace = uuid.uuid5(_LEGACY_IDS, owner)
+    return str(uuid.uuid5(namespace, ":".join(parts)))
 
 
 def _clean(data: dict[str, Any]) -> dict[str, Any]:
@@ -104,11 +114,11 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
 
 def _uri(value: str | None) -> str | None:
     """Only absolute URLs: HSDS types these fields as "uri" (a bare "www.x.be" is left out)."""
-    return value if value and re.fullmatch(r"[a-zA-Z][a-zA-Z0-9+.-]*://\S+", value) else None
+    return web_url(value)
 
 
 def _email(value: str | None) -> str | None:
-    return value if value and re.fullmatch(r"[^@\s]+@[^@\s]+", value) else None
+    return value if is_email(value) else None
 
 
 def _date(value: dt.date | None) -> str | None:

@@ -35,6 +35,7 @@ from sqlite_utils import Database
 
 from . import hours, store
 from .errors import InvalidData
+from .fields import clean_data, is_email, web_url
 from .models import (
     Contact, Location, Organization, Pathway, Phone, Schedule, Service, TaxonomyTerm,
 )
@@ -605,16 +606,17 @@ def _url(value: Any) -> str | None:
     value = str(value or "").strip()
     if not value or " " in value:
         return None
-    if not re.match(r"[a-z][a-z0-9+.-]*://", value, re.I):
+    if not re.match(r"[a-z][a-z0-9+.-]*:(?!\d)", value, re.I):  # a scheme, not a port
         if not re.match(r"[\w-]+(\.[\w-]+)+(/|$)", value):
             return None
         value = "http://" + value
-    return value
+    # Only web addresses are kept: a "javascript:" or "data:" link is never a service's site.
+    return web_url(value)
 
 
 def _email(value: Any) -> str | None:
     value = str(value or "").strip()
-    return value if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value) else None
+    return value if is_email(value) else None
 
 
 def _language(value: str) -> str | None:
@@ -669,7 +671,7 @@ class _Mapper:
 
     def convert(self, cls: type, data: dict, at: tuple) -> Any:
         try:
-            return msgspec.convert(data, cls, strict=False)
+            return msgspec.convert(clean_data(data), cls, strict=False)
         except msgspec.ValidationError as exc:
             field = str(exc).rpartition("at `$.")[2].rstrip("`") if "at `$." in str(exc) else None
             raise ImportFailed(at[0], at[1], field, str(exc).split(" - at ")[0]) from None
@@ -895,7 +897,7 @@ def load(db: Database, path: Path, *, source: str | None = None, fmt: str | None
             orgs.setdefault(str(nested["id"]), nested)
             svc.setdefault("organization_id", nested["id"])
 
-    with db.atomic():
+    with store.transaction(db):
         ours = [t for t in bundle.terms
                 if t.get("be_labels") or t.get("taxonomy") == "orientation-needs"]
         for term in sorted(ours, key=lambda t: t.get("parent_id") is not None):
