@@ -452,56 +452,47 @@ def validate_pathway(db: Database, pathway: Pathway, *, today: dt.date | None = 
     today = today or hours.now().date()
     label = pathway.need
     if not pathway.steps:
-        raise PathwayInvalid(label, None, "a pathway needs at least one step")
+        raise PathwayInvalid(label, None, "no-steps")
     seen: dict[str, int] = {}
     for n, step in enumerate(pathway.steps, start=1):
         try:
             service = get_service(db, step.service_id)
         except NotFound:
-            raise PathwayInvalid(label, n, f"service {step.service_id!r} does not exist") from None
+            raise PathwayInvalid(label, n, "service-missing", service=step.service_id) from None
         if service.status != "active":
-            raise PathwayInvalid(label, n, f"service {service.name!r} is not active")
+            raise PathwayInvalid(label, n, "service-inactive", service=service.name)
         if step.service_id in seen:
-            raise PathwayInvalid(
-                label, n, f"sends back to {service.name!r}, already step {seen[step.service_id]}"
-            )
+            raise PathwayInvalid(label, n, "sends-back", service=service.name,
+                                 earlier=seen[step.service_id])
         seen[step.service_id] = n
         if step.location_id is not None and step.location_id not in service.location_ids:
-            raise PathwayInvalid(
-                label, n, f"location {step.location_id!r} is not a place of {service.name!r}"
-            )
+            raise PathwayInvalid(label, n, "location-elsewhere", location=step.location_id,
+                                 service=service.name)
         try:
             contact = get_contact(db, step.contact_id)
         except NotFound:
-            raise PathwayInvalid(label, n, f"contact {step.contact_id!r} does not exist") from None
+            raise PathwayInvalid(label, n, "contact-missing", contact=step.contact_id) from None
         if contact.status != "active":
-            raise PathwayInvalid(label, n, f"contact {contact.name!r} is not active")
+            raise PathwayInvalid(label, n, "contact-inactive", contact=contact.name)
         for absence in contact.absences:
             if absence.date_to < today:
                 continue
             if absence.substitute_id is None:
-                raise PathwayInvalid(
-                    label, n,
-                    f"contact {contact.name!r} is absent from {absence.date_from} "
-                    f"to {absence.date_to} and has no substitute",
-                )
+                raise PathwayInvalid(label, n, "contact-absent", contact=contact.name,
+                                     date_from=absence.date_from, date_to=absence.date_to)
             try:
                 substitute = get_contact(db, absence.substitute_id)
             except NotFound:
-                raise PathwayInvalid(
-                    label, n, f"substitute {absence.substitute_id!r} of {contact.name!r} "
-                    "does not exist") from None
+                raise PathwayInvalid(label, n, "substitute-missing",
+                                     substitute=absence.substitute_id,
+                                     contact=contact.name) from None
             if substitute.status != "active":
-                raise PathwayInvalid(label, n, f"substitute {substitute.name!r} is not active")
+                raise PathwayInvalid(label, n, "substitute-inactive", substitute=substitute.name)
         if n == len(pathway.steps):
             walk_in = any(s.attending_type == "walk_in" for s in service.schedules)
             if not contact.public_phones() and not walk_in:
-                raise PathwayInvalid(
-                    label, n,
-                    f"the last step must end with a person reachable by phone or at walk-in "
-                    f"hours: {contact.name!r} has no public phone and {service.name!r} "
-                    "has no walk-in hours",
-                )
+                raise PathwayInvalid(label, n, "unreachable-end", contact=contact.name,
+                                     service=service.name)
 
 
 def _revalidate_pathways(db: Database, pathway_ids: Iterable[str]) -> None:
