@@ -10,7 +10,7 @@ Latin line (the Latin runs came out reversed).
 Backends, chosen by the ``printer`` setting:
 
 - ``file`` (default): writes the PDF and the ESC/POS bytes a thermal printer would receive into
-  a folder; used by tests and when no printer is attached;
+  a folder, kept one hour and 20 slips at most; used by tests and when no printer is attached;
 - ``cups``: ``lp -d QUEUE``, with ``lpstat`` to catch a disabled queue or an empty paper tray;
 - ``escpos``: a thermal printer over the network (``host[:port]``) or USB
   (``usb:VENDOR:PRODUCT`` in hex), fed a 576-dot raster of the slip (203 dpi × 72 mm).
@@ -29,6 +29,7 @@ import tempfile
 from pathlib import Path
 from typing import Literal, NamedTuple
 
+from . import retention
 from .errors import OrientationError
 
 Paper = Literal["80mm", "a4"]
@@ -138,6 +139,13 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9-]+", "-", name).strip("-") or "slip"
 
 
+#: The ``file`` printer keeps a slip this long, and this many at most: long enough to read the
+#: one just printed (tests, a demonstration), never a lasting archive of slips, which may carry
+#: a staff note about a person (docs/deploy.md: use cups or escpos in production).
+FILE_KEEP_SECONDS = 3600
+FILE_KEEP_COUNT = 20
+
+
 def print_file(rendered: Rendered, folder: Path, name: str) -> Printed:
     folder = Path(folder)
     try:
@@ -147,6 +155,9 @@ def print_file(rendered: Rendered, folder: Path, name: str) -> Printed:
         path.write_bytes(rendered.pdf)
         if rendered.png is not None:
             path.with_suffix(".escpos").write_bytes(escpos_bytes(rendered.png))
+        for pattern in ("*.pdf", "*.escpos"):
+            retention.prune(folder, pattern=pattern, max_age=FILE_KEEP_SECONDS,
+                            max_files=FILE_KEEP_COUNT)
     except OSError as exc:
         raise PrinterError("error", f"cannot write the slip to {folder}: {exc}") from None
     return Printed("file", str(path))

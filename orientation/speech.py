@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -22,11 +23,18 @@ import wave
 from collections.abc import Iterable
 from pathlib import Path
 
+from . import retention
 from .errors import InvalidData, OrientationError
 
 VOICES = {"fr": "fr-be", "nl": "nl", "en": "en-gb", "ar": "ar"}
 RATE = 140  # words per minute: slower than espeak's 175 default, easier to follow
+#: One request reads at most this much (the longest seed slip page is ~4,000 characters).
 MAX_CHARS = 6000
+#: A segment is synthesised and cached in pieces of about this size, cut after a sentence: a
+#: cached file stays small (< 2 MB) and a sentence shared by many screens is made once.
+PIECE_CHARS = 400
+#: The audio cache is pruned, least recently used first, beyond this size.
+MAX_CACHE_BYTES = 200 * 1024 * 1024
 
 
 class SpeechError(OrientationError):
@@ -59,19 +67,43 @@ def _synthesize(voice: str, text: str, path: Path) -> None:
             os.unlink(tmp)
 
 
-def segment_wav(text: str, lang: str, cache_dir: Path) -> Path:
+def segment_wav(text: str, lang: str, cache_dir: Path, *,
+                max_cache_bytes: int = MAX_CACHE_BYTES) -> Path:
     """The cached WAV file of one text in one language (made on first use)."""
     if lang not in VOICES:
         raise InvalidData(f"no voice for language {lang!r}", field="lang")
     voice = VOICES[lang]
     key = _key(voice, text)
     path = Path(cache_dir) / voice / key[:2] / f"{key}.wav"
-    if not path.exists():
+    if path.exists():
+        retention.touch(path)
+    else:
         _synthesize(voice, text, path)
+        # Bounded: anyone at a kiosk (or on the network) can ask for new texts.
+        retention.prune(Path(cache_dir), pattern="*.wav", max_bytes=max_cache_bytes, keep=path)
     return path
 
 
-def speak(segments: Iterable[tuple[str, str]], cache_dir: Path) -> bytes:
+def _pieces(text: str) -> list[str]:
+    """``text`` cut after sentences into pieces of at most about PIECE_CHARS characters (a
+    single longer sentence is cut between words)."""
+    sentences = re.split(r"(?<=[.!?:;…؟،])\s+", text)
+    pieces: list[str] = []
+    for sentence in sentences:
+        while len(sentence) > PIECE_CHARS:
+            cut = sentence.rfind(" ", 0, PIECE_CHARS)
+            cut = cut if cut > 0 else PIECE_CHARS
+            pieces.append(sentence[:cut])
+            sentence = sentence[cut:].strip()
+        if pieces and len(pieces[-1]) + 1 + len(sentence) <= PIECE_CHARS:
+            pieces[-1] += " " + sentence
+        elif sentence:
+            pieces.append(sentence)
+    return pieces
+
+
+def speak(segments: Iterable[tuple[str, str]], cache_dir: Path, *,
+          max_cache_bytes: int = MAX_CACHE_BYTES) -> bytes:
     """One WAV for a list of (language, text) segments, read one after the other."""
     segments = [(lang, " ".join(text.split())) for lang, text in segments]
     segments = [(lang, text) for lang, text in segments if text]
@@ -82,8 +114,10 @@ def speak(segments: Iterable[tuple[str, str]], cache_dir: Path) -> bytes:
                           field="text")
     out = io.BytesIO()
     writer = None
-    for lang, text in segments:
-        with wave.open(str(segment_wav(text, lang, cache_dir)), "rb") as part:
+    pieces = [(lang, piece) for lang, text in segments for piece in _pieces(text)]
+    for lang, text in pieces:
+        path = segment_wav(text, lang, cache_dir, max_cache_bytes=max_cache_bytes)
+        with wave.open(str(path), "rb") as part:
             if writer is None:
                 writer = wave.open(out, "wb")
                 writer.setparams(part.getparams())
