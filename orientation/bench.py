@@ -29,7 +29,7 @@ import msgspec
 import yaml
 from sqlite_utils import Database
 
-from . import analysis, communes, store
+from . import communes, store
 from .models import (
     AccessRules,
     Accessibility,
@@ -41,7 +41,7 @@ from .models import (
     Service,
     slug_id,
 )
-from .search import Filters, SearchIndex
+from .search import Filters, SearchIndex, analysis
 
 RELEVANCE_SET = Path(__file__).resolve().parent.parent / "tests" / "relevance.yaml"
 

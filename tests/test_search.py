@@ -16,12 +16,12 @@ from whoosh import index as whoosh_index
 from whoosh.fields import ID, TEXT, Schema
 from whoosh.query import Term as WhooshTerm
 
-from orientation import analysis, communes, hours, store
-from orientation.analysis import Synonyms
+from orientation import communes, hours, store
 from orientation.bench import relevance
 from orientation.errors import InvalidData
 from orientation.models import slug_id
-from orientation.search import AUDIENCES, DEFAULT_SYNONYMS, Filters, SearchIndex
+from orientation.search import AUDIENCES, DEFAULT_SYNONYMS, Filters, SearchIndex, analysis
+from orientation.search.analysis import Synonyms
 
 HERE = Path(__file__).parent
 MONDAY_10 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=hours.TZ)
@@ -362,7 +362,7 @@ def test_term_scores_are_whoosh_bm25f(seeded, field, word):
     """The array scorer gives exactly what whoosh's own BM25F gives for one term."""
     db, index = seeded
     stem = analysis.stem(analysis.fold(word))
-    with index._use(db) as snap:
+    with index.snapshot(db) as snap:
         docs, scores = snap.postings(field, stem)
         found = snap.searcher.search(WhooshTerm(field, stem), limit=None)
         expected = {hit.docnum: hit.score for hit in found}

@@ -23,9 +23,10 @@ import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.util.numeric import byte_to_length
 
-from . import analysis, hours
+from .. import hours
+from ..models import Closure, Schedule, TaxonomyTerm
+from . import analysis
 from .analysis import Vocabulary
-from .models import Closure, Schedule, TaxonomyTerm
 
 B, K1 = 0.75, 1.2  # whoosh's BM25F defaults
 TIEBREAK = 0.1

@@ -1,6 +1,6 @@
 """What the search index holds for a service or a pathway, built from the store's records.
 
-Text is analysed in Python (``orientation/analysis.py``) and indexed as space-separated stems,
+Text is analysed in Python (``analysis.py``) and indexed as space-separated stems,
 so the index and the queries share exactly one pipeline. Fields:
 
 - ``title``: name, alternate name, translated names, keywords and the labels of the most
@@ -29,10 +29,11 @@ from sqlite_utils import Database
 from whoosh.analysis import SpaceSeparatedTokenizer
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 
-from . import analysis, communes, hours, store
+from .. import communes, hours, store
+from ..errors import NotFound
+from ..models import Pathway, Schedule, Service, TaxonomyTerm
+from . import analysis
 from .analysis import LANGS
-from .errors import NotFound
-from .models import Pathway, Schedule, Service, TaxonomyTerm
 
 SCHEMA_VERSION = "6"
 META_ID = "__meta__"
@@ -55,7 +56,7 @@ FLAGS = ("walk_in", "free", "step_free", "no_digital")
 
 
 def schema() -> Schema:
-    # Text is analysed in Python (orientation/analysis.py) and indexed as space-separated
+    # Text is analysed in Python (analysis.py) and indexed as space-separated
     # stems, so the index and the queries use exactly the same pipeline.
     words = SpaceSeparatedTokenizer()
     return Schema(
