@@ -20,7 +20,8 @@ from orientation import communes, hours, store
 from orientation.bench import relevance
 from orientation.errors import InvalidData
 from orientation.models import slug_id
-from orientation.search import AUDIENCES, DEFAULT_SYNONYMS, Filters, SearchIndex, analysis
+from orientation.search import (AUDIENCES, DEFAULT_SYNONYMS, Filters, SearchIndex, analysis,
+                                documents)
 from orientation.search.analysis import Synonyms
 
 HERE = Path(__file__).parent
@@ -545,6 +546,25 @@ def test_old_schema_index_is_rebuilt(db, tmp_path):
     old.close()
     index = SearchIndex.open(folder, db)
     assert index.doc_count() == _expected_count(db)
+    index.close()
+
+
+def test_index_of_an_older_schema_version_is_rebuilt(db, tmp_path):
+    """Same fields, but stored records of schema 6 (one-letter keys): rebuilt on open."""
+    folder = tmp_path / "index"
+    folder.mkdir()
+    old = whoosh_index.create_in(str(folder), documents.schema())
+    writer = old.writer()
+    writer.add_document(id="x", kind="service", title="chomag", tags="k:service",
+                        data='{"t": {"fr": "old"}, "d": {"fr": ""}, "n": [], "c": [], "h": {}}')
+    writer.add_document(id=documents.META_ID, kind="meta", tags="k:meta", data=msgspec.json.encode(
+        {"generation": store.generation(db), "origin": store.audit_origin(db),
+         "schema": "6"}).decode())
+    writer.commit()
+    old.close()
+    index = SearchIndex.open(folder, db)
+    assert index.doc_count() == _expected_count(db)
+    assert "old" not in {hit.title for hit in index.search(db, "chomage", limit=100).hits}
     index.close()
 
 

@@ -13,8 +13,8 @@ so the index and the queries share exactly one pipeline. Fields:
   opening-hours tags (``d:mo`` open that day, ``o:mo:0900-1200`` open from 9:00 to 12:00
   on Mondays, ``hol`` open on public holidays, ``irr`` dated rules or closures, checked
   exactly at search time);
-- ``data`` (stored only): titles and descriptions per language, needs, communes and hours,
-  what a hit shows and what the exact "open now" check reads.
+- ``data`` (stored only): a ``Stored`` record as JSON (titles and descriptions per language,
+  needs, communes and hours), what a hit shows and what the exact "open now" check reads.
 
 A pathway's tags are those of its first step's service (where the person goes first), with
 the communes of all its steps and its region(s).
@@ -31,11 +31,13 @@ from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 
 from .. import communes, hours, store
 from ..errors import NotFound
-from ..models import Pathway, Schedule, Service, TaxonomyTerm
+from ..models import Closure, Pathway, Schedule, Service, TaxonomyTerm
 from . import analysis
 from .analysis import LANGS
 
-SCHEMA_VERSION = "6"
+#: Bumped whenever what the index holds changes: an index of another version is rebuilt on
+#: open. 7: the stored record has named fields (``Stored``) instead of one-letter keys.
+SCHEMA_VERSION = "7"
 META_ID = "__meta__"
 
 #: Audience keys derived from a service's audience and eligibility text (any of the words).
@@ -53,6 +55,34 @@ AUDIENCES = {
     "membres": ("membre", "affili"),
 }
 FLAGS = ("walk_in", "free", "step_free", "no_digital")
+
+
+class Hours(msgspec.Struct, kw_only=True):
+    """A document's opening hours, for the exact "open now" check (a pathway: its first
+    step's)."""
+
+    schedules: list[Schedule]
+    closures: list[Closure]
+    open_on_public_holidays: bool
+
+
+class Stored(msgspec.Struct, kw_only=True):
+    """A document's stored record (the ``data`` field): what a hit shows, without reading the
+    database."""
+
+    titles: dict[str, str]  # language -> the name (a pathway: the need in plain words)
+    descriptions: dict[str, str]  # language -> the description (a pathway: its summary)
+    needs: list[str]  # taxonomy codes of its needs (a pathway: its themes)
+    communes: list[str]  # canonical commune names (a pathway: those of all its steps)
+    hours: Hours
+
+
+_STORED = msgspec.json.Decoder(Stored)
+
+
+def stored(data: str | bytes) -> Stored:
+    """A document's ``data`` field, decoded."""
+    return _STORED.decode(data)
 
 
 def schema() -> Schema:
@@ -181,9 +211,8 @@ def service_facts(service: Service, ctx: Context) -> dict[str, Any]:
         "tags": tags,
         "communes": names,
         "cities": [loc.address.city for loc in locations if loc.address],
-        "hours": {"s": msgspec.to_builtins(service.schedules),
-                  "c": msgspec.to_builtins(service.closures),
-                  "p": service.open_on_public_holidays},
+        "hours": Hours(schedules=service.schedules, closures=service.closures,
+                       open_on_public_holidays=service.open_on_public_holidays),
     }
 
 
@@ -209,15 +238,15 @@ def service_document(service: Service, ctx: Context) -> dict[str, Any] | None:
     body_stems, body_words = texts(body)
     tags = facts["tags"] | {"k:service"}
     tags |= {f"n:{code}" for code in ctx.codes_with_ancestors(service.needs)}
-    data = {
-        "t": {"fr": service.name} | {lang: tr.name for lang, tr in service.translations.items()
-                                      if tr.name},
-        "d": {"fr": service.description} | {lang: tr.description for lang, tr
-                                             in service.translations.items() if tr.description},
-        "n": [n.code for n in needs],
-        "c": facts["communes"],
-        "h": facts["hours"],
-    }
+    data = Stored(
+        titles={"fr": service.name} | {lang: tr.name for lang, tr
+                                       in service.translations.items() if tr.name},
+        descriptions={"fr": service.description} | {
+            lang: tr.description for lang, tr in service.translations.items() if tr.description},
+        needs=[n.code for n in needs],
+        communes=facts["communes"],
+        hours=facts["hours"],
+    )
     return {"id": service.id, "kind": "service", "title": title_stems, "body": body_stems,
             "words": f"{title_words} {body_words}", "tags": " ".join(sorted(tags)),
             "data": msgspec.json.encode(data).decode()}
@@ -246,15 +275,15 @@ def pathway_document(pathway: Pathway, ctx: Context) -> dict[str, Any] | None:
     tags = {t for t in first["tags"] if not t.startswith(("c:", "r:"))}
     tags |= {f"c:{communes.slug(n)}" for n in names} | {f"r:{r}" for r in regions}
     tags |= {"k:pathway"} | {f"n:{c}" for c in ctx.codes_with_ancestors(pathway.themes)}
-    data = {
-        "t": {"fr": pathway.need} | {lang: tr.need for lang, tr in pathway.translations.items()
-                                     if tr.need},
-        "d": {"fr": pathway.summary or ""} | {lang: tr.summary for lang, tr
-                                              in pathway.translations.items() if tr.summary},
-        "n": [n.code for n in themes],
-        "c": names,
-        "h": first["hours"],
-    }
+    data = Stored(
+        titles={"fr": pathway.need} | {lang: tr.need for lang, tr
+                                       in pathway.translations.items() if tr.need},
+        descriptions={"fr": pathway.summary or ""} | {
+            lang: tr.summary for lang, tr in pathway.translations.items() if tr.summary},
+        needs=[n.code for n in themes],
+        communes=names,
+        hours=first["hours"],
+    )
     return {"id": pathway.id, "kind": "pathway", "title": title_stems, "body": body_stems,
             "words": f"{title_words} {body_words}", "tags": " ".join(sorted(tags)),
             "data": msgspec.json.encode(data).decode()}

@@ -19,7 +19,7 @@ from ..errors import InvalidData
 from ..models import TaxonomyTerm
 from . import analysis
 from .analysis import FILLERS, QUERY_STOP, Synonyms
-from .documents import AUDIENCES, FLAGS
+from .documents import AUDIENCES, FLAGS, stored
 from .query import Plan, plan as query_plan
 from .scoring import Snapshot
 from .snippets import snippet
@@ -209,14 +209,14 @@ def _boosts(snap: Snapshot, near: tuple[str, set[str]], at: dt.datetime) -> np.n
 
 def _hit(snap: Snapshot, docnum: int, score: float, plan: Plan, near,
          at: dt.datetime, lang: str) -> Hit:
-    stored = snap.searcher.stored_fields(docnum)
-    data = msgspec.json.decode(stored["data"])
+    fields = snap.searcher.stored_fields(docnum)
+    data = stored(fields["data"])
     return Hit(
-        kind=stored["kind"], id=stored["id"], score=round(score, 4),
-        title=data["t"].get(lang) or data["t"]["fr"],
-        snippet=snippet(data["d"].get(lang) or data["d"]["fr"], plan.highlight),
-        needs=data["n"], communes=data["c"],
-        near=bool(near and set(data["c"]) & {near[0], *near[1]}),
+        kind=fields["kind"], id=fields["id"], score=round(score, 4),
+        title=data.titles.get(lang) or data.titles["fr"],
+        snippet=snippet(data.descriptions.get(lang) or data.descriptions["fr"], plan.highlight),
+        needs=data.needs, communes=data.communes,
+        near=bool(near and set(data.communes) & {near[0], *near[1]}),
         open_now=bool(snap.open_mask(at)[docnum]),
     )
 
@@ -291,7 +291,7 @@ def _broader_need(snap: Snapshot, plan: Plan, query: str, filters: Filters, lang
     if plan.groups:
         score = sum(snap.group(g) for g in plan.groups)
         for docnum in _top(snap, score > 0, (score > 0).astype(np.int8), score, 20, False):
-            for code in snap.data(int(docnum))["n"]:
+            for code in snap.stored(int(docnum)).needs:
                 if code in by_code:
                     counts[top(by_code[code]).code] += 1
     if not counts:
