@@ -19,7 +19,7 @@ from ..errors import InvalidData
 from ..models import TaxonomyTerm
 from . import analysis
 from .analysis import FILLERS, QUERY_STOP, Synonyms
-from .documents import AUDIENCES, FLAGS, stored
+from .documents import AUDIENCES, FLAGS, Tag, stored
 from .query import Plan, plan as query_plan
 from .scoring import Snapshot
 from .snippets import snippet
@@ -156,32 +156,32 @@ def rank(snap: Snapshot, synonyms: Synonyms, query: str, filters: Filters,
 
 def _allowed(snap: Snapshot, filters: Filters, at: dt.datetime) -> np.ndarray:
     """Services and pathways that pass every filter."""
-    allowed = snap.any_of(["k:service", "k:pathway"]) & snap.live
+    allowed = snap.any_of([f"{Tag.KIND}service", f"{Tag.KIND}pathway"]) & snap.live
     if filters.needs:
-        allowed = allowed & snap.any_of([f"n:{_need_code(snap, n)}"
+        allowed = allowed & snap.any_of([f"{Tag.NEED}{_need_code(snap, n)}"
                                          for n in filters.needs])
     if filters.commune:
         canonical = communes.commune(filters.commune)
         if canonical is None:
             raise InvalidData(f"unknown commune {filters.commune!r}", field="commune")
         names = communes.near(canonical) if filters.nearby else {canonical}
-        allowed = allowed & snap.any_of([f"c:{communes.slug(n)}" for n in names])
+        allowed = allowed & snap.any_of([f"{Tag.COMMUNE}{communes.slug(n)}" for n in names])
     if filters.languages:
         for code in filters.languages:
             if not re.fullmatch(r"[a-z]{2,3}", code):
                 raise InvalidData(f"unknown language {code!r}", field="languages")
-        allowed = allowed & snap.any_of([f"l:{code}" for code in filters.languages])
+        allowed = allowed & snap.any_of([f"{Tag.LANGUAGE}{code}" for code in filters.languages])
     if filters.audiences:
         unknown = set(filters.audiences) - set(AUDIENCES)
         if unknown:
             raise InvalidData(f"unknown audience {sorted(unknown)[0]!r}; known: "
                               + ", ".join(AUDIENCES), field="audiences")
-        allowed = allowed & snap.any_of([f"a:{a}" for a in filters.audiences])
+        allowed = allowed & snap.any_of([f"{Tag.AUDIENCE}{a}" for a in filters.audiences])
     for flag in FLAGS:
         if getattr(filters, flag):
             allowed = allowed & snap.mask(flag)
     if filters.kind:
-        allowed = allowed & snap.mask(f"k:{filters.kind}")
+        allowed = allowed & snap.mask(f"{Tag.KIND}{filters.kind}")
     if filters.open_now:
         allowed = allowed & snap.open_mask(at)
     if filters.open_today:
@@ -200,9 +200,9 @@ def _need_code(snap: Snapshot, value: str) -> str:
 def _boosts(snap: Snapshot, near: tuple[str, set[str]], at: dt.datetime) -> np.ndarray:
     here, around = near
     factor = np.ones(snap.maxdoc)
-    factor[snap.mask(f"r:{communes.region(here)}")] = REGION_BOOST
-    factor[snap.any_of([f"c:{communes.slug(n)}" for n in around])] = NEIGHBOUR_BOOST
-    factor[snap.mask(f"c:{communes.slug(here)}")] = NEAR_BOOST
+    factor[snap.mask(f"{Tag.REGION}{communes.region(here)}")] = REGION_BOOST
+    factor[snap.any_of([f"{Tag.COMMUNE}{communes.slug(n)}" for n in around])] = NEIGHBOUR_BOOST
+    factor[snap.mask(f"{Tag.COMMUNE}{communes.slug(here)}")] = NEAR_BOOST
     factor[snap.open_mask(at)] *= OPEN_BOOST
     return factor
 
@@ -232,12 +232,12 @@ def _facets(snap: Snapshot, matched: np.ndarray, at: dt.datetime
         return sorted((f for f in found if f.count), key=lambda f: (-f.count, f.value))
 
     result = {
-        "needs": values("n:"),
+        "needs": values(Tag.NEED),
         "communes": [FacetCount(value=_commune_name(f.value), count=f.count)
-                     for f in values("c:")],
-        "languages": values("l:"),
-        "audiences": values("a:"),
-        "kind": values("k:"),
+                     for f in values(Tag.COMMUNE)],
+        "languages": values(Tag.LANGUAGE),
+        "audiences": values(Tag.AUDIENCE),
+        "kind": values(Tag.KIND),
     }
     for flag in FLAGS:
         result[flag] = [FacetCount(value="true", count=count(snap.mask(flag)))]
@@ -318,7 +318,7 @@ def _top(snap: Snapshot, matched: np.ndarray, tier: np.ndarray, score: np.ndarra
     docs = np.flatnonzero(matched)
     if not len(docs) or wanted <= 0:
         return []
-    first = snap.mask("k:pathway")[docs] if pathways_first else np.zeros(len(docs), bool)
+    first = snap.mask(f"{Tag.KIND}pathway")[docs] if pathways_first else np.zeros(len(docs), bool)
     keys = (docs, -score[docs], -tier[docs], ~first)
     if len(docs) > 4 * wanted:
         # Keep only the candidates that can make the top: rank by one composite number

@@ -25,7 +25,7 @@ from .. import hours
 from ..models import TaxonomyTerm
 from . import analysis
 from .analysis import Vocabulary
-from .documents import Hours, Stored, stored
+from .documents import Hours, Stored, Tag, stored
 
 B, K1 = 0.75, 1.2  # whoosh's BM25F defaults
 TIEBREAK = 0.1
@@ -222,15 +222,17 @@ class Snapshot:
             return self._open[key]
         day = hours.DAYS[at.weekday()].lower()
         if whole_day:
-            weekly = self.mask(f"d:{day}")
+            weekly = self.mask(f"{Tag.OPEN_DAY}{day}")
         else:
             now = f"{at.hour:02d}{at.minute:02d}"
-            weekly = self.any_of([t for t in self.tags(f"o:{day}:")
-                                  if t[5:9] <= now < t[10:14]])
-        irregular = self.mask("irr")
+            prefix = f"{Tag.OPENING}{day}:"
+            spans = {t: t[len(prefix):].split("-") for t in self.tags(prefix)}  # "0900-1200"
+            weekly = self.any_of([t for t, (opens, closes) in spans.items()
+                                  if opens <= now < closes])
+        irregular = self.mask(Tag.IRREGULAR)
         result = weekly & ~irregular
         if hours.public_holiday(at.date()):
-            result &= self.mask("hol")
+            result &= self.mask(Tag.HOLIDAYS)
         check = self._open_on if whole_day else self.is_open
         moment = at.date() if whole_day else at
         for docnum in np.flatnonzero(irregular & weekly & self.live):
