@@ -16,8 +16,8 @@ from whoosh import index as whoosh_index
 from whoosh.fields import ID, TEXT, Schema
 from whoosh.query import Term as WhooshTerm
 
+from bench.search import relevance
 from orientation import communes, hours, store
-from orientation.bench import relevance
 from orientation.errors import InvalidData
 from orientation.models import slug_id
 from orientation.search import (AUDIENCES, DEFAULT_SYNONYMS, Filters, SearchIndex, analysis,
