@@ -39,6 +39,7 @@ DEFAULT_SYNONYMS = Path(__file__).resolve().parents[2] / "seed" / "synonyms.txt"
 OPTIMIZE_EVERY = 50
 RESULT_CACHE_SIZE = 1024
 
+
 # --- The index ----------------------------------------------------------------------------
 
 
