@@ -12,7 +12,7 @@ Addresses name a commune, a former commune (Laeken, Limal, Genval) or a postal c
 
 from __future__ import annotations
 
-from . import analysis
+from .search import analysis
 
 BRUSSELS = (
     "Anderlecht", "Auderghem", "Berchem-Sainte-Agathe", "Bruxelles", "Etterbeek", "Evere",

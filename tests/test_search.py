@@ -16,12 +16,13 @@ from whoosh import index as whoosh_index
 from whoosh.fields import ID, TEXT, Schema
 from whoosh.query import Term as WhooshTerm
 
-from orientation import analysis, communes, hours, store
-from orientation.analysis import Synonyms
-from orientation.bench import relevance
+from bench.search import relevance
+from orientation import communes, hours, store
 from orientation.errors import InvalidData
 from orientation.models import slug_id
-from orientation.search import AUDIENCES, DEFAULT_SYNONYMS, Filters, SearchIndex
+from orientation.search import (AUDIENCES, DEFAULT_SYNONYMS, Filters, SearchIndex, analysis,
+                                documents)
+from orientation.search.analysis import Synonyms
 
 HERE = Path(__file__).parent
 MONDAY_10 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=hours.TZ)
@@ -362,7 +363,7 @@ def test_term_scores_are_whoosh_bm25f(seeded, field, word):
     """The array scorer gives exactly what whoosh's own BM25F gives for one term."""
     db, index = seeded
     stem = analysis.stem(analysis.fold(word))
-    with index._use(db) as snap:
+    with index.snapshot(db) as snap:
         docs, scores = snap.postings(field, stem)
         found = snap.searcher.search(WhooshTerm(field, stem), limit=None)
         expected = {hit.docnum: hit.score for hit in found}
@@ -545,6 +546,25 @@ def test_old_schema_index_is_rebuilt(db, tmp_path):
     old.close()
     index = SearchIndex.open(folder, db)
     assert index.doc_count() == _expected_count(db)
+    index.close()
+
+
+def test_index_of_an_older_schema_version_is_rebuilt(db, tmp_path):
+    """Same fields, but stored records of schema 6 (one-letter keys): rebuilt on open."""
+    folder = tmp_path / "index"
+    folder.mkdir()
+    old = whoosh_index.create_in(str(folder), documents.schema())
+    writer = old.writer()
+    writer.add_document(id="x", kind="service", title="chomag", tags="k:service",
+                        data='{"t": {"fr": "old"}, "d": {"fr": ""}, "n": [], "c": [], "h": {}}')
+    writer.add_document(id=documents.META_ID, kind="meta", tags="k:meta", data=msgspec.json.encode(
+        {"generation": store.generation(db), "origin": store.audit_origin(db),
+         "schema": "6"}).decode())
+    writer.commit()
+    old.close()
+    index = SearchIndex.open(folder, db)
+    assert index.doc_count() == _expected_count(db)
+    assert "old" not in {hit.title for hit in index.search(db, "chomage", limit=100).hits}
     index.close()
 
 

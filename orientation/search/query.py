@@ -1,6 +1,6 @@
 """From the words typed to what is scored: typo corrections, synonyms, weights.
 
-The weights below are part of the ranking rules documented in ``orientation/search.py``.
+The weights below are part of the ranking rules documented in ``orientation/search/__init__.py``.
 """
 
 from __future__ import annotations

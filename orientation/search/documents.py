@@ -1,6 +1,6 @@
 """What the search index holds for a service or a pathway, built from the store's records.
 
-Text is analysed in Python (``orientation/analysis.py``) and indexed as space-separated stems,
+Text is analysed in Python (``analysis.py``) and indexed as space-separated stems,
 so the index and the queries share exactly one pipeline. Fields:
 
 - ``title``: name, alternate name, translated names, keywords and the labels of the most
@@ -12,9 +12,9 @@ so the index and the queries share exactly one pipeline. Fields:
   ``a:<audience>``, ``k:<kind>``, ``walk_in``, ``free``, ``step_free``, ``no_digital``) and
   opening-hours tags (``d:mo`` open that day, ``o:mo:0900-1200`` open from 9:00 to 12:00
   on Mondays, ``hol`` open on public holidays, ``irr`` dated rules or closures, checked
-  exactly at search time);
-- ``data`` (stored only): titles and descriptions per language, needs, communes and hours,
-  what a hit shows and what the exact "open now" check reads.
+  exactly at search time); their prefixes are named in ``Tag``;
+- ``data`` (stored only): a ``Stored`` record as JSON (titles and descriptions per language,
+  needs, communes and hours), what a hit shows and what the exact "open now" check reads.
 
 A pathway's tags are those of its first step's service (where the person goes first), with
 the communes of all its steps and its region(s).
@@ -29,12 +29,15 @@ from sqlite_utils import Database
 from whoosh.analysis import SpaceSeparatedTokenizer
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 
-from . import analysis, communes, hours, store
+from .. import communes, hours, store
+from ..errors import NotFound
+from ..models import Closure, Pathway, Schedule, Service, TaxonomyTerm
+from . import analysis
 from .analysis import LANGS
-from .errors import NotFound
-from .models import Pathway, Schedule, Service, TaxonomyTerm
 
-SCHEMA_VERSION = "6"
+#: Bumped whenever what the index holds changes: an index of another version is rebuilt on
+#: open. 7: the stored record has named fields (``Stored``) instead of one-letter keys.
+SCHEMA_VERSION = "7"
 META_ID = "__meta__"
 
 #: Audience keys derived from a service's audience and eligibility text (any of the words).
@@ -54,8 +57,52 @@ AUDIENCES = {
 FLAGS = ("walk_in", "free", "step_free", "no_digital")
 
 
+class Tag:
+    """What the ``tags`` field holds besides FLAGS: a prefix and a value ("n:logement"), or a
+    flag of the opening hours. Ranking, filters and "open now" read them by these names."""
+
+    NEED = "n:"  # + a taxonomy code (a need's ancestors are tagged too)
+    COMMUNE = "c:"  # + communes.slug() of a commune
+    REGION = "r:"  # + a region ("bruxelles", "brabant-wallon")
+    LANGUAGE = "l:"  # + an ISO 639-1 code
+    AUDIENCE = "a:"  # + an AUDIENCES key
+    KIND = "k:"  # + "service", "pathway" or "meta"
+    OPEN_DAY = "d:"  # + a day ("mo"): has weekly opening hours that day
+    OPENING = "o:"  # + a day and hours ("mo:0900-1200"): one weekly opening
+    HOLIDAYS = "hol"  # open on public holidays
+    IRREGULAR = "irr"  # dated rules or closures: checked exactly at search time
+
+
+class Hours(msgspec.Struct, kw_only=True):
+    """A document's opening hours, for the exact "open now" check (a pathway: its first
+    step's)."""
+
+    schedules: list[Schedule]
+    closures: list[Closure]
+    open_on_public_holidays: bool
+
+
+class Stored(msgspec.Struct, kw_only=True):
+    """A document's stored record (the ``data`` field): what a hit shows, without reading the
+    database."""
+
+    titles: dict[str, str]  # language -> the name (a pathway: the need in plain words)
+    descriptions: dict[str, str]  # language -> the description (a pathway: its summary)
+    needs: list[str]  # taxonomy codes of its needs (a pathway: its themes)
+    communes: list[str]  # canonical commune names (a pathway: those of all its steps)
+    hours: Hours
+
+
+_STORED = msgspec.json.Decoder(Stored)
+
+
+def stored(data: str | bytes) -> Stored:
+    """A document's ``data`` field, decoded."""
+    return _STORED.decode(data)
+
+
 def schema() -> Schema:
-    # Text is analysed in Python (orientation/analysis.py) and indexed as space-separated
+    # Text is analysed in Python (analysis.py) and indexed as space-separated
     # stems, so the index and the queries use exactly the same pipeline.
     words = SpaceSeparatedTokenizer()
     return Schema(
@@ -81,7 +128,7 @@ def hour_tokens(schedules: list[Schedule]) -> set[str]:
         closes = row.closes_at.replace(":", "").zfill(4)
         for day in hours.parse_days(row.byday):
             name = hours.DAYS[day].lower()
-            tokens |= {f"d:{name}", f"o:{name}:{opens}-{closes}"}
+            tokens |= {f"{Tag.OPEN_DAY}{name}", f"{Tag.OPENING}{name}:{opens}-{closes}"}
     return tokens
 
 
@@ -159,10 +206,11 @@ def service_facts(service: Service, ctx: Context) -> dict[str, Any]:
     names = sorted({name for loc in locations if loc.address
                     for name in [communes.commune(loc.address.city, loc.address.postal_code)]
                     if name})
-    tags = {f"c:{communes.slug(n)}" for n in names}
-    tags |= {f"r:{loc.address.region}" for loc in locations if loc.address}
-    tags |= {f"l:{lang}" for lang in service.languages}
-    tags |= {f"a:{a}" for a in audiences(service.access.audience, service.access.eligibility)}
+    tags = {f"{Tag.COMMUNE}{communes.slug(n)}" for n in names}
+    tags |= {f"{Tag.REGION}{loc.address.region}" for loc in locations if loc.address}
+    tags |= {f"{Tag.LANGUAGE}{lang}" for lang in service.languages}
+    tags |= {f"{Tag.AUDIENCE}{a}"
+             for a in audiences(service.access.audience, service.access.eligibility)}
     if service.access.walk_in or any(s.attending_type == "walk_in" for s in service.schedules):
         tags.add("walk_in")
     if service.access.cost_free:
@@ -173,16 +221,15 @@ def service_facts(service: Service, ctx: Context) -> dict[str, Any]:
         tags.add("no_digital")
     tags |= hour_tokens(service.schedules)
     if service.open_on_public_holidays:
-        tags.add("hol")
+        tags.add(Tag.HOLIDAYS)
     if service.closures or any(s.valid_from or s.valid_to for s in service.schedules):
-        tags.add("irr")  # dated rules: checked exactly at search time
+        tags.add(Tag.IRREGULAR)
     return {
         "tags": tags,
         "communes": names,
         "cities": [loc.address.city for loc in locations if loc.address],
-        "hours": {"s": msgspec.to_builtins(service.schedules),
-                  "c": msgspec.to_builtins(service.closures),
-                  "p": service.open_on_public_holidays},
+        "hours": Hours(schedules=service.schedules, closures=service.closures,
+                       open_on_public_holidays=service.open_on_public_holidays),
     }
 
 
@@ -206,17 +253,17 @@ def service_document(service: Service, ctx: Context) -> dict[str, Any] | None:
         body += [(org.name, "fr"), (org.alternate_name, "fr")]
     title_stems, title_words = texts(title)
     body_stems, body_words = texts(body)
-    tags = facts["tags"] | {"k:service"}
-    tags |= {f"n:{code}" for code in ctx.codes_with_ancestors(service.needs)}
-    data = {
-        "t": {"fr": service.name} | {lang: tr.name for lang, tr in service.translations.items()
-                                      if tr.name},
-        "d": {"fr": service.description} | {lang: tr.description for lang, tr
-                                             in service.translations.items() if tr.description},
-        "n": [n.code for n in needs],
-        "c": facts["communes"],
-        "h": facts["hours"],
-    }
+    tags = facts["tags"] | {f"{Tag.KIND}service"}
+    tags |= {f"{Tag.NEED}{code}" for code in ctx.codes_with_ancestors(service.needs)}
+    data = Stored(
+        titles={"fr": service.name} | {lang: tr.name for lang, tr
+                                       in service.translations.items() if tr.name},
+        descriptions={"fr": service.description} | {
+            lang: tr.description for lang, tr in service.translations.items() if tr.description},
+        needs=[n.code for n in needs],
+        communes=facts["communes"],
+        hours=facts["hours"],
+    )
     return {"id": service.id, "kind": "service", "title": title_stems, "body": body_stems,
             "words": f"{title_words} {body_words}", "tags": " ".join(sorted(tags)),
             "data": msgspec.json.encode(data).decode()}
@@ -242,18 +289,19 @@ def pathway_document(pathway: Pathway, ctx: Context) -> dict[str, Any] | None:
     title_stems, title_words = texts(title)
     body_stems, body_words = texts(body)
     regions = ("bruxelles", "brabant-wallon") if pathway.region == "both" else (pathway.region,)
-    tags = {t for t in first["tags"] if not t.startswith(("c:", "r:"))}
-    tags |= {f"c:{communes.slug(n)}" for n in names} | {f"r:{r}" for r in regions}
-    tags |= {"k:pathway"} | {f"n:{c}" for c in ctx.codes_with_ancestors(pathway.themes)}
-    data = {
-        "t": {"fr": pathway.need} | {lang: tr.need for lang, tr in pathway.translations.items()
-                                     if tr.need},
-        "d": {"fr": pathway.summary or ""} | {lang: tr.summary for lang, tr
-                                              in pathway.translations.items() if tr.summary},
-        "n": [n.code for n in themes],
-        "c": names,
-        "h": first["hours"],
-    }
+    tags = {t for t in first["tags"] if not t.startswith((Tag.COMMUNE, Tag.REGION))}
+    tags |= {f"{Tag.COMMUNE}{communes.slug(n)}" for n in names}
+    tags |= {f"{Tag.REGION}{r}" for r in regions} | {f"{Tag.KIND}pathway"}
+    tags |= {f"{Tag.NEED}{c}" for c in ctx.codes_with_ancestors(pathway.themes)}
+    data = Stored(
+        titles={"fr": pathway.need} | {lang: tr.need for lang, tr
+                                       in pathway.translations.items() if tr.need},
+        descriptions={"fr": pathway.summary or ""} | {
+            lang: tr.summary for lang, tr in pathway.translations.items() if tr.summary},
+        needs=[n.code for n in themes],
+        communes=names,
+        hours=first["hours"],
+    )
     return {"id": pathway.id, "kind": "pathway", "title": title_stems, "body": body_stems,
             "words": f"{title_words} {body_words}", "tags": " ".join(sorted(tags)),
             "data": msgspec.json.encode(data).decode()}
@@ -261,7 +309,7 @@ def pathway_document(pathway: Pathway, ctx: Context) -> dict[str, Any] | None:
 
 def meta_document(generation: int, origin: str) -> dict[str, Any]:
     """The index's own record: the audit generation it reflects, of which database."""
-    return {"id": META_ID, "kind": "meta", "tags": "k:meta",
+    return {"id": META_ID, "kind": "meta", "tags": f"{Tag.KIND}meta",
             "data": msgspec.json.encode({"generation": generation, "origin": origin,
                                          "schema": SCHEMA_VERSION}).decode()}
 

@@ -84,8 +84,8 @@ FILLERS = _folded_set("""
 
 #: Weak words qualify a need without naming one: price ("pas cher", "gratis"), sending and
 #: receiving ("ils m'ont envoyé"), "personne". They are searched, but weigh little and are not
-#: required to match (ranking rules in ``orientation/search.py``), so "lunettes pas cher"
-#: is about glasses, not about the cheaper-housing pathway.
+#: required to match (ranking rules in ``orientation/search/__init__.py``), so "lunettes pas
+#: cher" is about glasses, not about the cheaper-housing pathway.
 WEAK = _folded_set("""
     cher chere chers cheres moins gratuit gratuite gratuits gratuites free gratis goedkoop
     goedkope cheap duur expensive envoye envoyee envoyer envoie recu recue recois recevoir

@@ -1,7 +1,7 @@
 """Search benchmark: relevance on the seed, speed on the seed and on synthetic corpora.
 
-    python -m orientation.bench                 # seed + 10k + 100k services (make bench)
-    python -m orientation.bench --sizes 10000   # a quicker run
+    python -m bench.search                 # seed + 10k + 100k services (make bench)
+    python -m bench.search --sizes 10000   # a quicker run
 
 Prints figures, asserts nothing. For each corpus: index build time and size, then query latency
 (p50/p95/p99, warm, top 10) for one word, two words, unaccented, typo and filtered queries,
@@ -29,8 +29,8 @@ import msgspec
 import yaml
 from sqlite_utils import Database
 
-from . import analysis, communes, store
-from .models import (
+from orientation import communes, store
+from orientation.models import (
     AccessRules,
     Accessibility,
     Address,
@@ -41,7 +41,7 @@ from .models import (
     Service,
     slug_id,
 )
-from .search import Filters, SearchIndex
+from orientation.search import Filters, SearchIndex, analysis
 
 RELEVANCE_SET = Path(__file__).resolve().parent.parent / "tests" / "relevance.yaml"
 
@@ -247,7 +247,7 @@ def measure(name: str, db: Database, folder: Path, repeat: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m orientation.bench", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m bench.search", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000",
                         help="Synthetic corpus sizes, comma-separated (default 10000,100000).")
@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="orientation-bench-"))
     try:
-        from . import seed
+        from orientation import seed
 
         (folder / "seed").mkdir()
         seed_db = store.connect(folder / "seed" / "seed.db")

@@ -16,16 +16,16 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
-from typing import Any
 
-import msgspec
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.util.numeric import byte_to_length
 
-from . import analysis, hours
+from .. import hours
+from ..models import TaxonomyTerm
+from . import analysis
 from .analysis import Vocabulary
-from .models import Closure, Schedule, TaxonomyTerm
+from .documents import Hours, Stored, Tag, stored
 
 B, K1 = 0.75, 1.2  # whoosh's BM25F defaults
 TIEBREAK = 0.1
@@ -66,7 +66,7 @@ class Snapshot:
         self._postings_bytes = 0
         self._masks: dict[str, np.ndarray] = {}
         self._open: dict[tuple, np.ndarray] = {}
-        self._hours: dict[int, tuple] = {}
+        self._hours: dict[int, Hours] = {}
         self._vocabulary: Vocabulary | None = None
 
     def close(self) -> None:
@@ -194,25 +194,24 @@ class Snapshot:
 
     # -- opening hours
 
-    def data(self, docnum: int) -> dict[str, Any]:
-        return msgspec.json.decode(self.searcher.stored_fields(int(docnum))["data"])
+    def stored(self, docnum: int) -> Stored:
+        """A document's stored record."""
+        return stored(self.searcher.stored_fields(int(docnum))["data"])
 
-    def _hours_of(self, docnum: int) -> tuple:
+    def _hours_of(self, docnum: int) -> Hours:
         if docnum not in self._hours:
-            h = self.data(docnum)["h"]
-            self._hours[docnum] = (msgspec.convert(h["s"], list[Schedule]),
-                                   msgspec.convert(h["c"], list[Closure]), h["p"])
+            self._hours[docnum] = self.stored(docnum).hours
         return self._hours[docnum]
 
     def is_open(self, docnum: int, at: dt.datetime) -> bool:
-        schedules, closures, on_holidays = self._hours_of(docnum)
-        return hours.is_open(schedules, at, closures=closures,
-                             open_on_public_holidays=on_holidays)
+        h = self._hours_of(docnum)
+        return hours.is_open(h.schedules, at, closures=h.closures,
+                             open_on_public_holidays=h.open_on_public_holidays)
 
     def _open_on(self, docnum: int, day: dt.date) -> bool:
-        schedules, closures, on_holidays = self._hours_of(docnum)
-        return bool(hours.openings_on(day, schedules, closures=closures,
-                                      open_on_public_holidays=on_holidays))
+        h = self._hours_of(docnum)
+        return bool(hours.openings_on(day, h.schedules, closures=h.closures,
+                                      open_on_public_holidays=h.open_on_public_holidays))
 
     def open_mask(self, at: dt.datetime, *, whole_day: bool = False) -> np.ndarray:
         """Documents open at ``at`` (or on its day), from the hour tags; documents with dated
@@ -223,15 +222,17 @@ class Snapshot:
             return self._open[key]
         day = hours.DAYS[at.weekday()].lower()
         if whole_day:
-            weekly = self.mask(f"d:{day}")
+            weekly = self.mask(f"{Tag.OPEN_DAY}{day}")
         else:
             now = f"{at.hour:02d}{at.minute:02d}"
-            weekly = self.any_of([t for t in self.tags(f"o:{day}:")
-                                  if t[5:9] <= now < t[10:14]])
-        irregular = self.mask("irr")
+            prefix = f"{Tag.OPENING}{day}:"
+            spans = {t: t[len(prefix):].split("-") for t in self.tags(prefix)}  # "0900-1200"
+            weekly = self.any_of([t for t, (opens, closes) in spans.items()
+                                  if opens <= now < closes])
+        irregular = self.mask(Tag.IRREGULAR)
         result = weekly & ~irregular
         if hours.public_holiday(at.date()):
-            result &= self.mask("hol")
+            result &= self.mask(Tag.HOLIDAYS)
         check = self._open_on if whole_day else self.is_open
         moment = at.date() if whole_day else at
         for docnum in np.flatnonzero(irregular & weekly & self.live):

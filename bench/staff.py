@@ -1,6 +1,6 @@
-"""Staff console latency: prints figures, asserts nothing (not collected by pytest).
+"""Staff console latency: prints figures, asserts nothing.
 
-    .venv/bin/python tests/bench_staff.py [--repeat 20]
+    .venv/bin/python -m bench.staff [--repeat 20]
 
 Seeds a fresh database in a temporary folder, serves the real app through Litestar's
 TestClient (in-process, no network), logs an admin in, then times the console's main pages:
@@ -14,13 +14,9 @@ from __future__ import annotations
 import argparse
 import re
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from litestar.testing import TestClient
 
@@ -42,10 +38,11 @@ def timed(call, repeat: int) -> tuple[float, float]:
     return statistics.median(runs), runs[min(len(runs) - 1, round(0.95 * (len(runs) - 1)))]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.staff", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=20, help="Timed runs per page.")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         db = store.connect(folder / "bench.db")

@@ -1,6 +1,6 @@
 """Kiosk timings: screens, slip rendering and printing, speech. Prints figures, asserts nothing.
 
-    .venv/bin/python -m kiosk.bench [--repeat 20]
+    .venv/bin/python -m bench.kiosk [--repeat 20]
 
 Runs against a fresh copy of the seeded directory in a temporary folder (nothing is written
 elsewhere), through the real app (Litestar test client: no network in the figures).
@@ -34,7 +34,7 @@ def _timed(call: Callable[[], object], repeat: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m kiosk.bench", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m bench.kiosk", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=20, help="runs per measure")
     args = parser.parse_args(argv)

@@ -1,7 +1,7 @@
 """API, import and export benchmark: prints figures, asserts nothing.
 
-    python -m api.bench              # seed, then seed + the Baltimore iCarol export (1,875 services)
-    python -m api.bench --no-large   # the seed only
+    python -m bench.api              # seed, then seed + the Baltimore iCarol export (1,875 services)
+    python -m bench.api --no-large   # the seed only
 
 For each directory: import time of the real datasets in tests/data/, export time and size per
 format, then HTTP latency (p50/p95, warm, a real uvicorn server on 127.0.0.1, one client) of
@@ -110,7 +110,7 @@ def run(name: str, large: bool, repeat: int, port: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m api.bench", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m bench.api", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--no-large", action="store_true", help="Skip the Baltimore import.")
     parser.add_argument("--repeat", type=int, default=30, help="Requests per measured read.")
