@@ -36,7 +36,7 @@ screenshots: venv system-deps
 	ORIENTATION_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider -m browser tests/test_kiosk_browser.py tests/test_staff_browser.py
 
 bench: venv
-	$(BIN)/python -m orientation.bench
+	$(BIN)/python -m bench.search
 
 check: venv
 	$(BIN)/orientation check
