@@ -8,7 +8,6 @@ slow password hash adds nothing for a secret that long, and lookups stay one ind
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Iterable
@@ -16,20 +15,10 @@ from collections.abc import Iterable
 import msgspec
 
 from .errors import PermissionDenied
-from .models import ROLES, Contact, Location, Organization, Phone, Role, Service
+from .models import ROLES, ApiKey, Contact, Location, Organization, Phone, Role, Service
 
 #: Every key starts with this, so a leaked key is easy to recognise (and to grep for).
 KEY_PREFIX = "ori_"
-
-
-class ApiKey(msgspec.Struct, kw_only=True):
-    id: str
-    name: str  # the owner, recorded as the actor of every write made with the key
-    role: Role
-    organization_id: str | None = None
-    prefix: str  # the first characters of the secret, to tell keys apart in listings
-    created_at: dt.datetime
-    revoked_at: dt.datetime | None = None
 
 
 class Caller(msgspec.Struct, frozen=True, kw_only=True):
