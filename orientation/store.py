@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import msgspec
 from sqlite_utils import Database
 
-from . import hours
+from . import hours, rules
 from .errors import Conflict, InvalidData, NotFound, PathwayInvalid
 from .fields import check_record
 from .migrations import migrations
@@ -441,58 +441,26 @@ def _check_dates(items, field: str) -> None:
                               field=f"{field}[{i}]")
 
 
-def validate_pathway(db: Database, pathway: Pathway, *, today: dt.date | None = None) -> None:
-    """Raise PathwayInvalid for the first broken invariant.
+def _found(getter, db: Database, record_ids: Iterable[str]) -> dict[str, msgspec.Struct]:
+    """id -> record for the ids that exist (the rules treat a missing id as "does not exist")."""
+    found = {}
+    for record_id in record_ids:
+        try:
+            found[record_id] = getter(db, record_id)
+        except NotFound:
+            pass
+    return found
 
-    - every step's service and contact exist and are active (and the location, if named);
-    - no step sends back to a service of an earlier step (no loops);
-    - the last step names a human reachable by a public phone, or at walk-in hours;
-    - every current or future absence of a referenced contact names an active substitute.
-    """
+
+def validate_pathway(db: Database, pathway: Pathway, *, today: dt.date | None = None) -> None:
+    """Raise PathwayInvalid for the first broken invariant (see ``rules.validate_pathway``),
+    with the services, contacts and substitutes the pathway names loaded from the database."""
     today = today or hours.now().date()
-    label = pathway.need
-    if not pathway.steps:
-        raise PathwayInvalid(label, None, "no-steps")
-    seen: dict[str, int] = {}
-    for n, step in enumerate(pathway.steps, start=1):
-        try:
-            service = get_service(db, step.service_id)
-        except NotFound:
-            raise PathwayInvalid(label, n, "service-missing", service=step.service_id) from None
-        if service.status != "active":
-            raise PathwayInvalid(label, n, "service-inactive", service=service.name)
-        if step.service_id in seen:
-            raise PathwayInvalid(label, n, "sends-back", service=service.name,
-                                 earlier=seen[step.service_id])
-        seen[step.service_id] = n
-        if step.location_id is not None and step.location_id not in service.location_ids:
-            raise PathwayInvalid(label, n, "location-elsewhere", location=step.location_id,
-                                 service=service.name)
-        try:
-            contact = get_contact(db, step.contact_id)
-        except NotFound:
-            raise PathwayInvalid(label, n, "contact-missing", contact=step.contact_id) from None
-        if contact.status != "active":
-            raise PathwayInvalid(label, n, "contact-inactive", contact=contact.name)
-        for absence in contact.absences:
-            if absence.date_to < today:
-                continue
-            if absence.substitute_id is None:
-                raise PathwayInvalid(label, n, "contact-absent", contact=contact.name,
-                                     date_from=absence.date_from, date_to=absence.date_to)
-            try:
-                substitute = get_contact(db, absence.substitute_id)
-            except NotFound:
-                raise PathwayInvalid(label, n, "substitute-missing",
-                                     substitute=absence.substitute_id,
-                                     contact=contact.name) from None
-            if substitute.status != "active":
-                raise PathwayInvalid(label, n, "substitute-inactive", substitute=substitute.name)
-        if n == len(pathway.steps):
-            walk_in = any(s.attending_type == "walk_in" for s in service.schedules)
-            if not contact.public_phones() and not walk_in:
-                raise PathwayInvalid(label, n, "unreachable-end", contact=contact.name,
-                                     service=service.name)
+    services = _found(get_service, db, {step.service_id for step in pathway.steps})
+    contacts = _found(get_contact, db, {step.contact_id for step in pathway.steps})
+    contacts |= _found(get_contact, db,
+                       rules.substitute_ids(pathway, contacts, today=today) - contacts.keys())
+    rules.validate_pathway(pathway, services, contacts, today=today)
 
 
 def _revalidate_pathways(db: Database, pathway_ids: Iterable[str]) -> None:
