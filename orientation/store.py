@@ -717,8 +717,7 @@ _GETTERS = {
 
 # --- api (keys, modification dates) -------------------------------------------------------
 
-from .access import ApiKey, hash_secret, new_secret  # noqa: E402  (this section's own imports)
-from .models import ROLES, new_id  # noqa: E402
+from .models import ApiKey, new_id  # noqa: E402  (this section's own imports)
 
 
 def _api_key(row: dict[str, Any]) -> ApiKey:
@@ -726,28 +725,20 @@ def _api_key(row: dict[str, Any]) -> ApiKey:
                            ApiKey, strict=False)
 
 
-def create_api_key(db: Database, *, name: str, role: str, organization_id: str | None,
-                   actor: str) -> tuple[ApiKey, str]:
-    """Create a key; returns (ApiKey, secret). The secret is not stored and cannot be shown
-    again, only its hash is kept."""
-    if not name.strip():
-        raise InvalidData("a key needs the name of its owner", field="name")
-    if role not in ROLES:
-        raise InvalidData(f"role must be one of {', '.join(ROLES)}", field="role")
-    if role == "editor" and not organization_id:
-        raise InvalidData("an editor key needs an organisation", field="organization_id")
+def insert_api_key(db: Database, *, name: str, role: str, organization_id: str | None,
+                   prefix: str, secret_hash: str, actor: str) -> ApiKey:
+    """Store a new key (``access.create_api_key`` makes its secret and checks its role):
+    only ``secret_hash`` is kept, and the audit row leaves it out."""
     if organization_id is not None:
         _check_id(organization_id, "organization_id")
         _require(db, "organization", organization_id, "organization_id")
-    secret = new_secret()
-    row = {"id": new_id(), "name": name.strip(), "role": role,
-           "organization_id": organization_id, "prefix": secret[:10],
-           "hash": hash_secret(secret), "created_at": _utcnow(), "revoked_at": None}
+    row = {"id": new_id(), "name": name, "role": role, "organization_id": organization_id,
+           "prefix": prefix, "hash": secret_hash, "created_at": _utcnow(), "revoked_at": None}
     with transaction(db):
         db["api_keys"].insert(row)
         public = {k: v for k, v in row.items() if k != "hash"}
         _audit(db, actor, "create", "api_key", row["id"], "*", None, public)
-    return _api_key(row), secret
+    return _api_key(row)
 
 
 def list_api_keys(db: Database) -> list[ApiKey]:
@@ -771,11 +762,31 @@ def revoke_api_key(db: Database, key_id: str, *, actor: str) -> ApiKey:
     return _api_key(row)
 
 
-def find_api_key(db: Database, secret: str) -> ApiKey | None:
-    """The live (not revoked) key with this secret, or None."""
+def live_api_key(db: Database, secret_hash: str) -> ApiKey | None:
+    """The live (not revoked) key whose secret hashes to ``secret_hash``, or None."""
     rows = list(db.query("select * from api_keys where hash = ? and revoked_at is null",
-                         [hash_secret(secret)]))
+                         [secret_hash]))
     return _api_key(rows[0]) if rows else None
+
+
+# Transitional: creating a key and finding one by its secret need the key policy of
+# orientation.access (how a secret is made and hashed), which the store must not depend on;
+# they live there now. These two names stay only for callers not yet moved (cli.py,
+# api/http.py): they import access when called, never when the store is imported.
+
+
+def create_api_key(db: Database, **kwargs: Any) -> tuple[ApiKey, str]:
+    """Deprecated here: use ``access.create_api_key`` (same arguments and result)."""
+    from . import access  # the policy layer, above the store: only at call time
+
+    return access.create_api_key(db, **kwargs)
+
+
+def find_api_key(db: Database, secret: str) -> ApiKey | None:
+    """Deprecated here: use ``access.find_api_key``."""
+    from . import access  # the policy layer, above the store: only at call time
+
+    return access.find_api_key(db, secret)
 
 
 def service_ids(db: Database, *, status: str | None = "active",
