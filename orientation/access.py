@@ -1,5 +1,8 @@
 """Who may see and change what: API keys, callers and the public view of records.
 
+This is the policy layer above the store: it decides, and ``orientation.store`` keeps. Imports
+run one way (access -> store -> models), so the store never needs to know how a key is made.
+
 Roles (``models.ROLES``): anonymous callers read the public directory; ``staff`` also reads
 staff-only phone lines; an ``editor`` writes the records of their own organisation; ``admin``
 writes everything. Keys are random 256-bit secrets shown once; only their SHA-256 is stored (a
@@ -8,28 +11,29 @@ slow password hash adds nothing for a secret that long, and lookups stay one ind
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Iterable
 
 import msgspec
+from sqlite_utils import Database
 
-from .errors import PermissionDenied
-from .models import ROLES, Contact, Location, Organization, Phone, Role, Service
+from . import store
+from .errors import InvalidData, NotFound, PermissionDenied
+from .models import (
+    ROLES,
+    ApiKey,
+    Contact,
+    Location,
+    Organization,
+    Pathway,
+    Phone,
+    Role,
+    Service,
+)
 
 #: Every key starts with this, so a leaked key is easy to recognise (and to grep for).
 KEY_PREFIX = "ori_"
-
-
-class ApiKey(msgspec.Struct, kw_only=True):
-    id: str
-    name: str  # the owner, recorded as the actor of every write made with the key
-    role: Role
-    organization_id: str | None = None
-    prefix: str  # the first characters of the secret, to tell keys apart in listings
-    created_at: dt.datetime
-    revoked_at: dt.datetime | None = None
 
 
 class Caller(msgspec.Struct, frozen=True, kw_only=True):
@@ -56,6 +60,28 @@ def new_secret() -> str:
 
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def create_api_key(db: Database, *, name: str, role: str, organization_id: str | None,
+                   actor: str) -> tuple[ApiKey, str]:
+    """Create a key; returns (ApiKey, secret). The secret is not stored and cannot be shown
+    again, only its hash is kept."""
+    if not name.strip():
+        raise InvalidData("a key needs the name of its owner", field="name")
+    if role not in ROLES:
+        raise InvalidData(f"role must be one of {', '.join(ROLES)}", field="role")
+    if role == "editor" and not organization_id:
+        raise InvalidData("an editor key needs an organisation", field="organization_id")
+    secret = new_secret()
+    key = store.insert_api_key(db, name=name.strip(), role=role,
+                               organization_id=organization_id, prefix=secret[:10],
+                               secret_hash=hash_secret(secret), actor=actor)
+    return key, secret
+
+
+def find_api_key(db: Database, secret: str) -> ApiKey | None:
+    """The live (not revoked) key with this secret, or None."""
+    return store.live_api_key(db, hash_secret(secret))
 
 
 def caller_for(key: ApiKey) -> Caller:
@@ -107,10 +133,6 @@ def view(record: msgspec.Struct, caller: Caller) -> msgspec.Struct:
 def organizations_of(db, record: msgspec.Struct) -> list[str | None]:
     """The organisations a record belongs to, for permission checks: a pathway belongs to the
     organisations of its steps' services."""
-    from . import store  # store imports this module
-    from .errors import NotFound
-    from .models import Pathway
-
     if isinstance(record, Organization):
         return [record.id]
     if isinstance(record, Pathway):

@@ -278,3 +278,16 @@ class AuditEntry(Base, kw_only=True):
     field: str
     before: object = None
     after: object = None
+
+
+class ApiKey(msgspec.Struct, kw_only=True):
+    """An API key as stored and listed; its secret is never kept, only a hash of it (the key
+    policy, how secrets are made and hashed, is ``orientation.access``)."""
+
+    id: str
+    name: str  # the owner, recorded as the actor of every write made with the key
+    role: Role
+    organization_id: str | None = None
+    prefix: str  # the first characters of the secret, to tell keys apart in listings
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None = None

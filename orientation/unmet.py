@@ -5,6 +5,10 @@ finds nothing (or fewer than ``LOW``) is recorded only as cleaned words counted 
 and channel: digits, e-mail addresses, phone and national numbers, and words that look like a
 person's name are removed before anything is stored, and a term is shown only once it has been
 seen at least ``MIN_SEEN`` times — so a name typed once can never surface.
+
+This module decides what may be kept and shown; the weekly counters themselves are read and
+written by the store (``store.add_unmet_search``, ``store.unmet_search_counts``), which holds
+every SQL statement.
 """
 
 from __future__ import annotations
@@ -57,13 +61,8 @@ def record(db: Database, query: str, result_count: int, *, channel: str,
         return False
     week = iso_week(day or dt.date.today())
     zero, low = (1, 0) if result_count == 0 else (0, 1)
-    with store.transaction(db):
-        db.execute(
-            "insert into unmet_searches (week, channel, terms, zero, low) values (?, ?, ?, ?, ?) "
-            "on conflict (week, channel, terms) do update set zero = zero + excluded.zero, "
-            "low = low + excluded.low",
-            [week, channel, terms, zero, low],
-        )
+    store.add_unmet_search(db, week=week, channel=channel, terms=terms, zero=zero,
+                           low=low)
     return True
 
 
@@ -82,18 +81,6 @@ def report(db: Database, *, since: dt.date | None = None, channel: str | None = 
            min_seen: int = MIN_SEEN) -> list[UnmetRow]:
     """Weekly counts of terms seen at least ``min_seen`` times (never fewer than MIN_SEEN)."""
     min_seen = max(min_seen, MIN_SEEN)
-    params: list = []
-    where = []
-    if since:
-        where.append("week >= ?")
-        params.append(iso_week(since))
-    if channel:
-        where.append("channel = ?")
-        params.append(channel)
-    sql = (
-        "select week, terms, sum(zero) as zero, sum(low) as low from unmet_searches"
-        + (" where " + " and ".join(where) if where else "")
-        + " group by week, terms having sum(zero) + sum(low) >= ?"
-        " order by week desc, sum(zero) + sum(low) desc, terms"
-    )
-    return [UnmetRow(**row) for row in db.query(sql, [*params, min_seen])]
+    rows = store.unmet_search_counts(db, since_week=iso_week(since) if since else None,
+                                     channel=channel, min_seen=min_seen)
+    return [UnmetRow(**row) for row in rows]

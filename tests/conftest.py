@@ -19,8 +19,8 @@ import uvicorn
 from litestar.testing import TestClient
 
 from api.app import create_app
+from orientation import access, store
 from orientation import seed as seeding
-from orientation import store
 
 HERE = Path(__file__).parent
 
@@ -159,9 +159,9 @@ def api_keys(db_path):
     headers = {"anonymous": {}}
     for role, org in (("staff", None), ("editor", orgs[0]), ("other_editor", orgs[1]),
                       ("admin", None)):
-        _, secret = store.create_api_key(db, name=f"Test {role}", organization_id=org,
-                                         role="editor" if role == "other_editor" else role,
-                                         actor="test")
+        _, secret = access.create_api_key(db, name=f"Test {role}", organization_id=org,
+                                          role="editor" if role == "other_editor" else role,
+                                          actor="test")
         headers[role] = {"Authorization": f"Bearer {secret}"}
     db.close()
     return SimpleNamespace(headers=headers, org=orgs[0], other_org=orgs[1])

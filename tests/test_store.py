@@ -1,4 +1,7 @@
 import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -269,3 +272,13 @@ def test_check_all_reports_one_line_per_problem(directory):
 def test_database_uses_wal_and_foreign_keys(empty_db):
     assert empty_db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert empty_db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("first", ["orientation.store", "orientation.access"])
+def test_imports_run_one_way_access_store_models(first):
+    """Each layer imports alone in a fresh interpreter; the store never loads the policy."""
+    code = (f"import sys, {first}; "
+            "assert 'orientation.access' not in sys.modules or "
+            f"{first!r} == 'orientation.access', sorted(sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True,
+                   cwd=Path(__file__).resolve().parent.parent)

@@ -3,6 +3,9 @@
 Nested value objects (phones, address, access rules, schedules…) are JSON columns of their
 aggregate's row; links between aggregates are real tables with foreign keys, so SQLite itself
 refuses a dangling reference. Never edit a migration that has shipped: add a new one.
+
+It lives in the store package because the schema belongs to the only code that runs SQL;
+``connection.connect`` applies it.
 """
 
 from __future__ import annotations
