@@ -11,9 +11,8 @@ import time
 import msgspec
 import pytest
 
-from orientation import accounts
-from orientation import backup as backups
-from orientation import store
+from orientation import accounts, store
+from orientation.store import backup as backups
 from orientation.models import new_id
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import msgspec
 
-from orientation import backup as backups
 from orientation import store
+from orientation.store import backup as backups
 
 LITESTREAM = shutil.which("litestream") or str(Path(sys.executable).parent / "litestream")
 

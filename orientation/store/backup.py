@@ -19,7 +19,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from .errors import OrientationError
+from ..errors import OrientationError
 
 #: Tables whose presence makes a file an Orientation database worth restoring.
 REQUIRED_TABLES = frozenset({"organizations", "services", "pathways", "audit"})
