@@ -240,7 +240,7 @@ class RateLimiter:
 def _limiter(state: State) -> RateLimiter | None:
     limiter = state.get("rate_limiter")
     if limiter is None:
-        per_minute = int(state.settings.get("rate_limit") or 0)
+        per_minute = state.settings.rate_limit
         if per_minute <= 0:
             return None
         limiter = state.rate_limiter = RateLimiter(per_minute)
