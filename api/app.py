@@ -1,12 +1,16 @@
-"""The application factory: one Litestar app serving the kiosk (/), staff pages and the API.
+"""The one place where the web app is assembled: the API (/api/v1, /hsds), the public kiosk
+(/), the desk page (/desk) and the staff console (/staff).
 
-Everything the app needs is passed in (``create_app(db_path, index_dir, settings=…)``); nothing
-is read from the environment here, so tests build as many independent apps as they like.
+Everything the app needs is passed in (``create_app(db_path, index_dir, settings=…)``), so tests
+build as many independent apps as they like. The environment is read only by
+``app_from_environment``, the factory ``orientation serve`` hands to uvicorn (by import string,
+so that several workers can each build their own app).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import os
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -21,23 +25,15 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 from sqlite_utils import Database
 
-from orientation import seed as seeding
-from orientation import store
+from api.hsds import hsds_router
+from api.http import EXCEPTION_HANDLERS
+from api.routes import api_router
+from kiosk.desk import desk_router
+from kiosk.public import kiosk_router, not_found, template_config
+from kiosk.staff import staff_router
+from orientation import startup, store
 from orientation.search import SearchIndex
-from orientation.settings import DEFAULTS
-
-
-def prepare(db_path: Path, index_dir: Path, *, seed_dir: Path | None = None) -> dict[str, int]:
-    """First-run work, done once before the server starts: migrate, seed an empty database,
-    and make sure the search index matches the database. Returns the directory's counts."""
-    db = store.connect(db_path)
-    try:
-        if store.is_empty(db):
-            seeding.load(db, seed_dir or seeding.DEFAULT_SEED_DIR)
-        SearchIndex.open(index_dir, db).close()
-        return store.counts(db)
-    finally:
-        db.close()
+from orientation.settings import SETTINGS, Settings, envvar
 
 
 def provide_db(state: State) -> Iterator[Database]:
@@ -99,27 +95,17 @@ def create_app(
     db_path: Path,
     index_dir: Path,
     *,
-    settings: dict[str, Any] | None = None,
+    settings: Settings | Mapping[str, Any] | None = None,
     debug: bool = False,
 ) -> Litestar:
-    from api.hsds import hsds_router
-    from api.http import EXCEPTION_HANDLERS
-    from api.routes import api_router
-    from kiosk.desk import desk_router
-    from kiosk.routes import kiosk_router, not_found, template_config
-    from kiosk.staff import staff_router
-
-    config = {**DEFAULTS, **(settings or {})}
+    """The app, its settings checked at once (``SettingsError`` names a bad value)."""
+    # Checked now, so that a bad value stops the start, never a request later.
+    config = settings if isinstance(settings, Settings) else Settings.from_mapping(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        db = store.connect(db_path)
-        try:
-            if store.is_empty(db):
-                seeding.load(db, Path(config.get("seed_dir") or seeding.DEFAULT_SEED_DIR))
-            app.state.index = SearchIndex.open(index_dir, db)
-        finally:
-            db.close()
+        seed_dir = Path(config.seed_dir) if config.seed_dir else None
+        app.state.index = startup.open_index(db_path, index_dir, seed_dir=seed_dir)
         try:
             yield
         finally:
@@ -129,7 +115,7 @@ def create_app(
         route_handlers=[healthz, api_router, hsds_router, kiosk_router, staff_router,
                         desk_router],
         openapi_config=openapi_config(),
-        cors_config=cors_config(config.get("cors_origins") or ""),
+        cors_config=cors_config(config.cors_origins),
         # Unknown pages outside the API get the kiosk's plain-words page, not JSON.
         exception_handlers={**EXCEPTION_HANDLERS,
                             NotFoundException: not_found(EXCEPTION_HANDLERS[Exception])},
@@ -139,3 +125,12 @@ def create_app(
         template_config=template_config(),
         debug=debug,
     )
+
+
+def app_from_environment() -> Litestar:
+    """The app of ``orientation serve``, built by uvicorn in each worker from the
+    ``ORIENTATION_*`` variables the CLI checked and exported."""
+    values = {s.name: os.environ[envvar(s.name)] for s in SETTINGS
+              if envvar(s.name) in os.environ}
+    settings = Settings.from_mapping(values)
+    return create_app(Path(settings.db), Path(settings.index_dir), settings=settings)

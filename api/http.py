@@ -34,12 +34,11 @@ from sqlite_utils import Database
 from orientation import store
 from orientation.access import ANONYMOUS, Caller, caller_for
 from orientation.errors import (
-    Conflict,
     InvalidData,
     NotFound,
     OrientationError,
     PathwayInvalid,
-    PermissionDenied,
+    describe,
 )
 
 log = logging.getLogger("orientation.api")
@@ -112,23 +111,22 @@ def _field_errors(exc: ValidationException) -> list[dict[str, str]]:
 
 def problem_from(request: Request, exc: Exception) -> Response:
     """Any exception raised while serving the API, as an RFC 9457 problem."""
-    if isinstance(exc, PathwayInvalid):
-        return _problem(request, 422, str(exc), code="pathway-invalid", step=exc.step,
-                        errors=[{"field": exc.field or "steps", "message": str(exc)}])
-    if isinstance(exc, InvalidData):
-        return _problem(request, 422, str(exc), code="invalid-data",
-                        errors=[{"field": exc.field or "body", "message": str(exc)}])
-    if isinstance(exc, NotFound):
-        return _problem(request, 404, str(exc), code="not-found", entity=exc.entity)
-    if isinstance(exc, Conflict):
-        return _problem(request, 409, str(exc), code="conflict")
-    if isinstance(exc, PermissionDenied):
-        if "authorization" not in request.headers and "x-api-key" not in request.headers:
+    if isinstance(exc, OrientationError):
+        status, code = describe(exc)
+        if status == 403 and "authorization" not in request.headers \
+                and "x-api-key" not in request.headers:
+            # The API's own addition to the table: no credentials at all is a 401.
             return _problem(request, 401, f"an API key is needed: {exc}", code="unauthorized",
                             headers={"WWW-Authenticate": "Bearer"})
-        return _problem(request, 403, str(exc), code="forbidden")
-    if isinstance(exc, OrientationError):
-        return _problem(request, 400, str(exc), code="invalid")
+        extra: dict[str, Any] = {}
+        if isinstance(exc, PathwayInvalid):
+            extra["step"] = exc.step
+        if isinstance(exc, InvalidData):
+            default = "steps" if isinstance(exc, PathwayInvalid) else "body"
+            extra["errors"] = [{"field": exc.field or default, "message": str(exc)}]
+        if isinstance(exc, NotFound):
+            extra["entity"] = exc.entity
+        return _problem(request, status, str(exc), code=code, **extra)
     if isinstance(exc, ValidationException):
         errors = _field_errors(exc)
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or exc.detail
@@ -242,7 +240,7 @@ class RateLimiter:
 def _limiter(state: State) -> RateLimiter | None:
     limiter = state.get("rate_limiter")
     if limiter is None:
-        per_minute = int(state.settings.get("rate_limit") or 0)
+        per_minute = state.settings.rate_limit
         if per_minute <= 0:
             return None
         limiter = state.rate_limiter = RateLimiter(per_minute)

@@ -1,7 +1,8 @@
 """Our REST API under /api/v1: the directory to read, and authenticated writes.
 
-Every write goes through ``orientation.store`` (one transaction, audit rows naming the API key's
-owner, pathway invariants) and then brings the search index up to date. Reads hide staff-only
+Every write goes through ``orientation.writes`` (permission, one store transaction with audit
+rows naming the API key's owner and pathway invariants, then the search index sync), the same
+pipeline as the staff editor's. Reads hide staff-only
 phone lines and confidential addresses from anonymous callers (``orientation.access.view``).
 
 No ``from __future__ import annotations`` here: the write handlers are made by a factory for
@@ -19,8 +20,8 @@ from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath, FromQuery, JSONBody, Parameter
 from sqlite_utils import Database
 
-from orientation import hours, store
-from orientation.access import Caller, check_change, require_role, view
+from orientation import hours, store, writes
+from orientation.access import Caller, require_role, view
 from orientation.errors import Conflict, InvalidData, NotFound
 from orientation.models import (
     AuditEntry,
@@ -39,7 +40,6 @@ from .http import (
     MIDDLEWARE,
     key_required,
     link_header,
-    log,
     page_links,
     provide_caller,
 )
@@ -118,17 +118,6 @@ def _page_response(request: Request, cls: type[Page], items: list, page: int,
     body = cls(items=items[(page - 1) * per_page: page * per_page], total=len(items),
                page=page, per_page=per_page, total_pages=total_pages, links=links)
     return Response(body, headers={"Link": link_header(links)})
-
-
-def _sync(index: SearchIndex, db: Database) -> None:
-    """Bring the search index up to date right after a write (it follows the audit trail).
-
-    The write is committed by then, so a failure here must not answer 500 (a client would
-    retry a write that worked): it is logged, and the next search syncs again first."""
-    try:
-        index.sync(db)
-    except Exception:
-        log.exception("search index sync after a write failed; the next search retries")
 
 
 # --- index ----------------------------------------------------------------------------------
@@ -348,10 +337,7 @@ def _writers(entity: str, cls: type, path: str, tag: str) -> list:
     example = [Example(summary=f"a new {label}", value=EXAMPLES[entity])]
 
     def save(db: Database, index: SearchIndex, caller: Caller, before: Any, record: Any) -> Any:
-        check_change(db, caller, before, record)
-        saved = store.save(db, record, actor=caller.actor)
-        _sync(index, db)
-        return view(saved, caller)
+        return view(writes.save(db, index, caller, before, record), caller)
 
     @post(path, operation_id=f"create_{entity}", tags=[tag], sync_to_thread=True,
           summary=f"Create a {label}", status_code=201)
@@ -376,7 +362,7 @@ def _writers(entity: str, cls: type, path: str, tag: str) -> list:
                    summary="change one field", value={"status": "inactive"})])],
                ) -> cls:  # type: ignore[valid-type]
         before = store.get(db, entity, str(record_id))
-        check_change(db, caller, before, before)  # 403 before any word about the body
+        writes.check(db, caller, before, before)  # 403 before any word about the body
         merged = {**msgspec.to_builtins(before), **data, "id": before.id}
         try:
             record = msgspec.convert(merged, cls)
@@ -390,9 +376,7 @@ def _writers(entity: str, cls: type, path: str, tag: str) -> list:
             description="Refused (409) while another record still uses it.")
     def remove(db: DB, index: Index, caller: Who, record_id: FromPath[UUID]) -> None:
         before = store.get(db, entity, str(record_id))
-        check_change(db, caller, before, None)
-        store.delete(db, entity, before.id, actor=caller.actor)
-        _sync(index, db)
+        writes.delete(db, index, caller, entity, before)
 
     for handler in (create, replace, update):
         handler.fn.__annotations__["return"] = cls
@@ -408,10 +392,7 @@ def replace_schedules(db: DB, index: Index, caller: Who, service_id: FromPath[UU
                                   "closes_at": "12:00", "attending_type": "walk_in"}])])]
                       ) -> list[Schedule]:
     before = store.get_service(db, str(service_id))
-    check_change(db, caller, before, before)
-    saved = store.save_service(db, msgspec.structs.replace(before, schedules=data),
-                               actor=caller.actor)
-    _sync(index, db)
+    saved = writes.save(db, index, caller, before, msgspec.structs.replace(before, schedules=data))
     return saved.schedules
 
 
@@ -420,12 +401,11 @@ def replace_schedules(db: DB, index: Index, caller: Who, service_id: FromPath[UU
 def add_schedule(db: DB, index: Index, caller: Who, service_id: FromPath[UUID],
                  data: JSONBody[Schedule]) -> Schedule:
     before = store.get_service(db, str(service_id))
-    check_change(db, caller, before, before)
+    writes.check(db, caller, before, before)  # 403 before 409
     if any(row.id == data.id for row in before.schedules):
         raise Conflict(f"schedule {data.id!r} already exists")
-    store.save_service(db, msgspec.structs.replace(before, schedules=[*before.schedules, data]),
-                       actor=caller.actor)
-    _sync(index, db)
+    writes.save(db, index, caller, before,
+                msgspec.structs.replace(before, schedules=[*before.schedules, data]))
     return data
 
 
@@ -435,12 +415,11 @@ def add_schedule(db: DB, index: Index, caller: Who, service_id: FromPath[UUID],
 def delete_schedule(db: DB, index: Index, caller: Who, service_id: FromPath[UUID],
                     schedule_id: FromPath[str]) -> None:
     before = store.get_service(db, str(service_id))
-    check_change(db, caller, before, before)
+    writes.check(db, caller, before, before)  # 403 before 404
     rows = [row for row in before.schedules if row.id != schedule_id]
     if len(rows) == len(before.schedules):
         raise NotFound("schedule", schedule_id)
-    store.save_service(db, msgspec.structs.replace(before, schedules=rows), actor=caller.actor)
-    _sync(index, db)
+    writes.save(db, index, caller, before, msgspec.structs.replace(before, schedules=rows))
 
 
 RECORDS = (

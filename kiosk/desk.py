@@ -22,7 +22,7 @@ from sqlite_utils import Database
 from orientation import accounts, helpdesk, hours
 from orientation.errors import InvalidData
 
-from .staff import page, staff_error, staff_guard
+from .staff.console import page, staff_error, staff_guard
 
 STAFF = {"role": "staff"}
 DB = NamedDependency[Database]

@@ -6,14 +6,16 @@ edge, and are passed down explicitly.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import click
+import msgspec
 
 from . import store
 from .errors import OrientationError
-from .settings import DEFAULTS, SETTINGS, envvar
+from .settings import DEFAULTS, SETTINGS, Settings, envvar
 
 _HELP = {s.name: s.help for s in SETTINGS}
 
@@ -93,15 +95,21 @@ def reindex(db_path: Path, index_dir: Path):
     index.close()
 
 
+#: Option metavars by the type of a setting's default (values are checked by Settings).
+_METAVAR = {int: "INTEGER", float: "FLOAT", str: "TEXT"}
+
+
 def _setting_options(f):
-    """One --option per setting not already covered by a dedicated option."""
+    """One --option per setting not already covered by a dedicated option. Values are read as
+    text and checked together by ``Settings.from_mapping``, so a bad value, from an option or
+    from the environment, gets the same one-line error."""
     for setting in reversed(SETTINGS):
         if setting.name in ("db", "index_dir", "seed_dir"):
             continue
         f = click.option(
             "--" + setting.name.replace("_", "-"), setting.name,
-            default=setting.default, type=type(setting.default), envvar=envvar(setting.name),
-            show_default=True, help=setting.help,
+            default=str(setting.default), metavar=_METAVAR[type(setting.default)],
+            envvar=envvar(setting.name), show_default=True, help=setting.help,
         )(f)
     return f
 
@@ -114,22 +122,32 @@ def _setting_options(f):
               help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, envvar=envvar("port"),
               help="Port to listen on.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
+              envvar=envvar("workers"),
+              help="Worker processes, each with its own app and connections (the database "
+                   "and the search index are shared on disk).")
 @_setting_options
 def serve(db_path: Path, index_dir: Path, seed_dir: Path | None, host: str, port: int,
-          **settings):
+          workers: int, **settings):
     """Run the kiosk, staff pages and API (creates and seeds the database on first run)."""
     import uvicorn
 
-    from api.app import create_app, prepare
+    from .startup import prepare
 
+    paths = {"db": str(db_path), "index_dir": str(index_dir), "seed_dir": str(seed_dir or "")}
     try:
+        checked = Settings.from_mapping({**settings, **paths})
         prepare(db_path, index_dir, seed_dir=seed_dir)
     except OrientationError as exc:
         raise click.ClickException(str(exc)) from None
+    # Each worker builds its app from these (api.app:app_from_environment): the checked values,
+    # handed over the only way that reaches other processes.
+    for name in msgspec.structs.asdict(checked):
+        os.environ[envvar(name)] = str(getattr(checked, name))
     click.echo(f"Orientation on http://{host}:{port}/  (API /api, OpenAPI /schema)")
-    app = create_app(db_path, index_dir, settings=settings)
     # No access log: request lines carry search words, which may be personal data.
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run("api.app:app_from_environment", factory=True, host=host, port=port,
+                workers=workers, log_level="warning", access_log=False)
 
 
 @cli.group()

@@ -2,11 +2,20 @@
 
 The CLI builds its options from this table (each readable from ``ORIENTATION_<NAME>``), the
 README documents it and a test checks both. Nothing reads the environment anywhere else.
+
+:class:`Settings` is the same table as typed fields: ``Settings.from_mapping`` converts and
+checks values once, at start-up (strings from the environment become numbers), so a bad value
+stops the server with one line naming it instead of failing later as a 500.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, NamedTuple
+
+import msgspec
+
+from .errors import OrientationError
 
 
 class Setting(NamedTuple):
@@ -34,6 +43,70 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}
+#: Settings that must be positive numbers (0 is allowed for rate_limit: no limit).
+POSITIVE = ("kiosk_px_per_mm", "idle_seconds", "idle_warning_seconds", "stale_months")
+PRINTERS = ("file", "cups", "escpos")
+
+
+class SettingsError(OrientationError):
+    """A setting with a value the server cannot use; the message names both."""
+
+    code = "bad-setting"
+
+    def __init__(self, name: str, value: Any, expected: str):
+        self.name = name
+        self.value = value
+        super().__init__(f"setting {name} ({envvar(name)}): {value!r} is not {expected}")
+
+
+_EXPECTED = {str: "text", int: "a whole number", float: "a number"}
+
+
+def _convert(setting: Setting, value: Any) -> Any:
+    kind = type(setting.default)
+    if value is None:
+        return setting.default
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise SettingsError(setting.name, value, _EXPECTED[kind])
+    if kind is str:
+        return str(value)
+    try:
+        converted = kind(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        raise SettingsError(setting.name, value, _EXPECTED[kind]) from None
+    if kind is int and isinstance(value, float) and value != converted:
+        raise SettingsError(setting.name, value, _EXPECTED[kind])
+    return converted
+
+
+def _from_mapping(values: Mapping[str, Any] | None = None) -> Any:
+    """Settings from a partial mapping (CLI options, a test's dict, strings from the
+    environment); unknown names and unusable values raise :class:`SettingsError`."""
+    values = dict(values or {})
+    known = {s.name: s for s in SETTINGS}
+    for name in values:
+        if name not in known:
+            raise SettingsError(name, values[name], "a known setting")
+    converted = {name: _convert(known[name], value) for name, value in values.items()}
+    for name in POSITIVE:
+        if name in converted and converted[name] <= 0:
+            raise SettingsError(name, converted[name], "a positive number")
+    if converted.get("rate_limit", 0) < 0:
+        raise SettingsError("rate_limit", converted["rate_limit"], "zero or a positive number")
+    if converted.get("printer", "file") not in PRINTERS:
+        raise SettingsError("printer", converted["printer"], "one of " + ", ".join(PRINTERS))
+    return Settings(**converted)
+
+
+# The Struct is built from the table so that each setting is declared in one place only; a
+# field's type is the type of its default (str, int or float).
+Settings = msgspec.defstruct(
+    "Settings",
+    [(s.name, type(s.default), s.default) for s in SETTINGS],
+    kw_only=True, frozen=True, module=__name__,
+    namespace={"__doc__": "Every setting as a typed, checked value (see SETTINGS).",
+               "from_mapping": staticmethod(_from_mapping)},
+)
 
 
 def envvar(name: str) -> str:

@@ -110,3 +110,18 @@ def test_serve_creates_everything_and_answers_healthz(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_serve_with_a_bad_setting_exits_with_one_line(tmp_path, how):
+    args = ["serve", "--db", str(tmp_path / "o.db"), "--index-dir", str(tmp_path / "index")]
+    env = {}
+    if how == "option":
+        args += ["--idle-seconds", "soon"]
+    else:
+        env["ORIENTATION_IDLE_SECONDS"] = "soon"
+    result = CliRunner().invoke(cli, args, env=env)
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "Error: setting idle_seconds (ORIENTATION_IDLE_SECONDS): 'soon' is not a whole number"]
+    assert not (tmp_path / "o.db").exists()  # refused before anything was made

@@ -26,6 +26,7 @@ from conftest import local_settings
 from kiosk import i18n
 from orientation import accounts, helpdesk, hours, slip, store
 from orientation.errors import InvalidData
+from orientation.settings import Settings, SettingsError
 from orientation.models import (
     AccessRules,
     Address,
@@ -311,7 +312,7 @@ def test_printer_failure_is_said_in_plain_words(db_path, tmp_path, seeded, backe
 
 def test_slip_needs_a_subject(client):
     response = client.get("/slip")
-    assert response.status_code == 400
+    assert response.status_code == 422  # InvalidData, as everywhere (errors.ERROR_TABLE)
     assert "Un problème est arrivé." in page(response)
 
 
@@ -457,15 +458,15 @@ def test_speech_is_a_valid_wav_of_plausible_length(client):
     assert words / 140 * 60 * 0.5 < seconds < words / 140 * 60 * 2.5
 
 
-@pytest.mark.parametrize("body", [
-    {"segments": []},
-    {"segments": [["xx", "bonjour"]]},
-    {"segments": [["fr", "a" * 7000]]},
-    {"nothing": 1},
+@pytest.mark.parametrize("body,status", [
+    ({"segments": []}, 422),  # InvalidData from orientation.speech
+    ({"segments": [["xx", "bonjour"]]}, 422),
+    ({"segments": [["fr", "a" * 7000]]}, 422),
+    ({"nothing": 1}, 400),  # not even the request's shape
 ])
-def test_speech_refuses_bad_input(client, body):
+def test_speech_refuses_bad_input(client, body, status):
     response = client.post("/speech", json=body)
-    assert response.status_code == 400
+    assert response.status_code == status
     assert "error" in response.json() or "detail" in response.json()
 
 
@@ -642,3 +643,27 @@ def test_every_seed_slip_is_easy_to_read(client, db):
     assert len(scores) >= 30
     assert min(by_line for by_line, _ in scores.values()) >= 80, scores
     assert min(raw for _, raw in scores.values()) >= 72, scores
+
+
+@pytest.mark.parametrize("settings,named", [
+    ({"idle_seconds": "soon"}, "idle_seconds (ORIENTATION_IDLE_SECONDS): 'soon'"),
+    ({"kiosk_px_per_mm": "wide"}, "kiosk_px_per_mm (ORIENTATION_KIOSK_PX_PER_MM): 'wide'"),
+    ({"idle_warning_seconds": 0}, "idle_warning_seconds (ORIENTATION_IDLE_WARNING_SECONDS): 0"),
+    ({"printer": "fax"}, "printer (ORIENTATION_PRINTER): 'fax'"),
+    ({"idle_secs": 30}, "idle_secs (ORIENTATION_IDLE_SECS): 30"),
+])
+def test_a_bad_setting_stops_the_start_with_one_line(db_path, tmp_path, settings, named):
+    with pytest.raises(SettingsError) as caught:
+        create_app(db_path, tmp_path / "index", settings=settings)
+    assert str(caught.value).startswith(f"setting {named} is not ")
+    assert "\n" not in str(caught.value)
+
+
+def test_settings_from_the_environment_are_converted_once(db_path, tmp_path):
+    settings = {**local_settings(tmp_path), "idle_seconds": "45", "kiosk_px_per_mm": "3.5"}
+    app = create_app(db_path, tmp_path / "index", settings=settings)
+    assert isinstance(app.state.settings, Settings)
+    assert app.state.settings.idle_seconds == 45
+    assert app.state.settings.kiosk_px_per_mm == 3.5
+    with TestClient(app) as client:
+        assert 'data-idle-seconds="45"' in client.get("/").text

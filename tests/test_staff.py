@@ -20,9 +20,11 @@ from litestar.testing import TestClient
 from markupsafe import escape
 
 from api.app import create_app
-from kiosk.console import staff_guard
 from kiosk.staff import staff_router
+from kiosk.staff.console import staff_guard
+from kiosk.staff.edit import PATHWAY_MESSAGES, pathway_message
 from orientation import accounts, reports, store, unmet, verification
+from orientation.errors import PATHWAY_REASONS, PathwayInvalid
 from orientation.models import ROLES, Absence
 
 PASSWORD = "correct horse battery"
@@ -168,10 +170,11 @@ def test_role_matrix(staff, who):
             assert response.status_code == 403, (who, method, path, response.status_code)
             assert "Accès refusé" in response.text
         else:
-            # Served: a page, a redirect after a write, or a plain-words 400 for an empty form.
-            assert response.status_code in (200, 303, 400), (who, method, path,
-                                                             response.status_code)
-            if response.status_code == 400:  # an empty form, or compare without services
+            # Served: a page, a redirect after a write, or a plain-words 400/422 for an empty
+            # form (400: the request's shape; 422: InvalidData, as in errors.ERROR_TABLE).
+            assert response.status_code in (200, 303, 400, 422), (who, method, path,
+                                                                  response.status_code)
+            if response.status_code in (400, 422):  # an empty form, or compare without services
                 assert method == "POST" or path == "/staff/compare", (method, path)
                 assert "Demande impossible" in response.text \
                     or 'class="message problem"' in response.text
@@ -337,7 +340,7 @@ def test_service_page_and_compare(staff):
     assert esc(a.name) in table and esc(b.name) in table
     assert "Personnes" in table
     one = staff.client.get("/staff/compare", params={"service": a.id})
-    assert one.status_code == 400 and "Demande impossible" in one.text
+    assert one.status_code == 422 and "Demande impossible" in one.text
 
 
 def test_who_can_i_call_now_follows_absences_to_the_substitute(staff):
@@ -454,7 +457,7 @@ def test_problem_reports_reach_the_organisations_editors(staff):
     assert response.status_code == 200 and "Merci" in response.text
     bad = staff.client.post(f"/staff/service/{staff.service.id}/report",
                             data={"csrf": token, "kind": "gossip"})
-    assert bad.status_code == 400
+    assert bad.status_code == 422
     token = become(staff, "editor")
     queue = staff.client.get("/staff/problems").text
     assert "le numéro sonne dans le vide" in queue
@@ -486,7 +489,7 @@ def test_reference_code_follow_up(staff):
     staff.client.post("/staff/followup/KQ4-MXT", data={"csrf": token, "outcome": "helped"})
     missing_reason = staff.client.post("/staff/followup/KQ4-MXT", data={
         "csrf": token, "outcome": "sent_elsewhere"})
-    assert missing_reason.status_code == 400
+    assert missing_reason.status_code == 422
     db = fresh_db(staff)
     row = next(r for r in reports.pathway_outcomes(db) if r.pathway_id == staff.pathway.id)
     assert (row.issued, row.count("helped"), row.outcomes["sent_elsewhere:full"]) == (1, 1, 1)
@@ -588,7 +591,7 @@ def test_edit_a_service_with_live_validation_and_history(staff):
     assert saved.id in found
     # An empty name is refused next to the field, and nothing is saved.
     response = staff.client.post(url, data={**data, "name": [""]})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert re.search(r'id="err-name"[^>]*>Ce champ est obligatoire', response.text)
 
 
@@ -606,8 +609,71 @@ def test_pathway_check_names_the_step(staff):
     preview = staff.client.post(url + "/preview", data=data, headers={"HX-Request": "true"})
     assert "Votre personne de contact" in preview.text
     saved = staff.client.post(url, data=looped)
-    assert saved.status_code == 400
+    assert saved.status_code == 422
     assert store.get_pathway(store.connect(staff.db_path), pathway.id) == pathway
+
+
+def test_every_pathway_refusal_has_a_french_message():
+    assert set(PATHWAY_MESSAGES) == set(PATHWAY_REASONS)
+    for reason, english in PATHWAY_REASONS.items():
+        params = {name: f"<{name}>" for name in re.findall(r"\{(\w+)", english)}
+        used = set(re.findall(r"%\((\w+)\)s", PATHWAY_MESSAGES[reason]))
+        assert used <= set(params), reason  # the French takes the refusal's own parameters
+        french = pathway_message(PathwayInvalid("p", 1, reason, **params))
+        assert french and "%(" not in french and french != english, reason
+        assert all(params[name] in french for name in used), reason
+
+
+def test_pathway_refusals_are_shown_in_french(staff):
+    become(staff, "admin")
+    db = fresh_db(staff)
+    pathway = next(p for p in store.list_pathways(db, status="active") if len(p.steps) >= 2)
+    url = f"/staff/edit/pathway/{pathway.id}"
+    data = _form(staff.client.get(url).text)
+
+    def problem(form: dict, slot: str) -> str:
+        check = staff.client.post(url + "/check", data=form, headers={"HX-Request": "true"})
+        found = re.search(rf'id="err-{slot}"[^>]*hx-swap-oob="true">([^<]+)<', check.text)
+        assert found, check.text
+        return html.unescape(found.group(1))
+
+    first = store.get_service(db, data["steps-0-service_id"][0]).name
+    looped = {**data, "steps-1-service_id": data["steps-0-service_id"]}
+    assert problem(looped, "steps-1") == (
+        f"Étape 2 : renvoie vers « {first} », déjà à l'étape 1 : un parcours ne revient "
+        "jamais en arrière.")
+    nobody = {**data, "steps-0-contact_id": ["00000000-0000-4000-8000-000000000000"]}
+    assert problem(nobody, "steps-0") == "Étape 1 : choisissez la personne à demander."
+    empty = {k: v for k, v in data.items() if not k.startswith("steps-")}
+    assert problem(empty, "form") == "Un parcours a au moins une étape."
+    # The same words when saving: the form comes back with them, nothing is written.
+    saved = staff.client.post(url, data=nobody)
+    assert saved.status_code == 422
+    assert "Étape 1 : choisissez la personne à demander." in html.unescape(saved.text)
+    assert store.get_pathway(fresh_db(staff), pathway.id) == pathway
+
+
+def test_a_committed_edit_succeeds_even_when_the_index_sync_fails(staff, caplog):
+    """The write is committed before the sync: the editor gets the success redirect (never an
+    error for a write that worked), and the search catches up once the index can be written."""
+    become(staff, "editor")
+    url = f"/staff/edit/service/{staff.service.id}"
+    data = _form(staff.client.get(url).text)
+    index_dir = staff.client.app.state.index_dir
+    away = index_dir.with_name("index-away")
+    index_dir.rename(away)  # the index's files are gone: its sync fails for real
+    try:
+        response = staff.client.post(url, data={**data, "name": ["Nom écrit pendant la panne"]},
+                                     follow_redirects=False)
+    finally:
+        away.rename(index_dir)
+    assert response.status_code == 303
+    assert response.headers["location"].endswith("?saved=1")
+    assert "sync after a write failed" in caplog.text
+    assert store.get_service(fresh_db(staff), staff.service.id).name == \
+        "Nom écrit pendant la panne"
+    found = staff.client.get("/staff/search", params={"q": "Nom écrit pendant la panne"})
+    assert staff.service.id in found.text
 
 
 def test_new_contact_for_own_organisation(staff):

@@ -86,7 +86,7 @@ def test_staff_editor_refuses_a_script_url(staff):  # noqa: F811 - fixture
     url = f"/staff/edit/service/{staff.service.id}"
     data = _form(staff.client.get(url).text)
     response = staff.client.post(url, data={**data, "url": [SCRIPTS[0]]})
-    assert response.status_code == 400
+    assert response.status_code == 422  # InvalidData, as at every edge (errors.ERROR_TABLE)
     assert 'id="err-url"' in response.text
     db = store.connect(staff.db_path)
     assert store.get_service(db, staff.service.id).url == staff.service.url

@@ -3,7 +3,7 @@ keep the directory true.
 
 Same templates and slip as the kiosk, denser pages for a desktop screen, in French (the slip
 itself can be composed in the person's language). The role matrix and CSRF live in
-``kiosk/console.py``; the editor pages in ``kiosk/staff_edit.py``.
+``console.py``; the editor pages in ``edit.py``, the slip composer in ``slip.py``.
 
 Roles (``models.ROLES``): ``staff`` searches, compares, calls, composes slips, reports problems,
 follows up reference codes and reads histories; an ``editor`` also edits their organisation's
@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import msgspec
-from litestar import Request, Response, Router, get, post
+from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.datastructures import Cookie
 from litestar.exceptions import PermissionDeniedException
@@ -44,7 +44,8 @@ from orientation.errors import InvalidData, NotFound
 from orientation.models import Service
 from orientation.search import AUDIENCES, FLAGS, Filters, Results, SearchIndex
 
-from . import i18n, staff_edit, staff_slip
+from kiosk import i18n
+
 from .console import (
     FormBody,
     caller,
@@ -54,8 +55,6 @@ from .console import (
     page,
     require_org,
     session,
-    staff_error,
-    staff_guard,
     stale_months,
     sync,
     verified,
@@ -506,20 +505,8 @@ def report_csv(db: NamedDependency[Database], filename: FromPath[str], weeks: Fr
         "Content-Disposition": f'attachment; filename="orientation-{name}-{since}.csv"'})
 
 
-# --- Errors -------------------------------------------------------------------------------------
-
-
-staff_router = Router(
-    path="/staff",
-    route_handlers=[
-        login_page, login, logout, home, search, service_page, pathway_page, compare,
-        call_service, call_need, call_pick, *staff_slip.route_handlers,
-        report_problem, problems, problem_close, followup, followup_mark, verify_queue,
-        verify_record, history, report_page, report_csv, *staff_edit.route_handlers,
-    ],
-    guards=[staff_guard],
-    request_class=HTMXRequest,
-    include_in_schema=False,
-    response_headers={"Vary": "HX-Request, Cookie", "Cache-Control": "no-store"},
-    exception_handlers={Exception: staff_error},
-)
+route_handlers = [
+    login_page, login, logout, home, search, service_page, pathway_page, compare,
+    call_service, call_need, call_pick, report_problem, problems, problem_close, followup,
+    followup_mark, verify_queue, verify_record, history, report_page, report_csv,
+]

@@ -1,12 +1,13 @@
 """Editor pages of the console: an organisation's services, places, people, hours and pathways.
 
 A form is read back into the domain Struct it edits (``*_from_form``) and saved through
-``store.save`` like every other write, so the same checks, pathway invariants and audit rows
-apply. While the editor types, htmx posts the form to ``…/check``: the record is parsed and put
-through every check of a real save inside a transaction that is rolled back
-(``store.check_save``), and the first problem is shown next to the field, row or pathway step
-it names. Rows (phones, opening hours, absences, steps) are numbered fields (``phones-0-number``);
-a blank row is ignored, so there is always one empty row to add another.
+``orientation.writes`` like the API's writes (permission, store write, index sync), so the same
+checks, pathway invariants, audit rows and failure handling apply. While the editor types, htmx
+posts the form to ``…/check``: the record is parsed and put through every check of a real save
+inside a transaction that is rolled back (``writes.dry_run``), and the first problem is shown
+next to the field, row or pathway step it names, in French (pathway refusals by their reason,
+``PATHWAY_MESSAGES``). Rows (phones, opening hours, absences, steps) are numbered fields
+(``phones-0-number``); a blank row is ignored, so there is always one empty row to add another.
 """
 
 from __future__ import annotations
@@ -24,14 +25,15 @@ from litestar.response import Redirect, Template
 from sqlite_utils import Database
 
 from orientation import slip as slips
-from orientation import store
-from orientation.access import check_change, may_change, organizations_of
+from orientation import store, writes
+from orientation.access import may_change, organizations_of
 from orientation.errors import (
     InvalidData,
     NotFound,
     OrientationError,
     PathwayInvalid,
     PermissionDenied,
+    describe,
 )
 from orientation.models import (
     LANGUAGES,
@@ -41,9 +43,12 @@ from orientation.models import (
     Service,
     new_id,
 )
+from orientation.search import SearchIndex
 
-from .console import FormBody, caller, lists, page, session, sync
-from .routes import _slip_context
+from kiosk import i18n
+from kiosk.slips import slip_context
+
+from .console import FormBody, caller, lists, page, session
 
 Form = dict[str, list[str]]
 ENTITIES = {"service": Service, "location": Location, "contact": Contact, "pathway": Pathway}
@@ -292,38 +297,44 @@ def slot(field: str | None, entity: str) -> str:
     return name if name in FIELDS[entity] or name in ROWS[entity] else "form"
 
 
-#: The pathway invariants (``store.validate_pathway``) in the editor's language.
-_PATHWAY_FRENCH = (
-    (r"a pathway needs at least one step", "Un parcours a au moins une étape."),
-    (r"service '.*' does not exist", "choisissez un service."),
-    (r"service (.*) is not active", r"le service \1 est inactif."),
-    (r"sends back to (.*), already step (\d+)",
-     r"renvoie vers \1, déjà à l'étape \2 : un parcours ne revient jamais en arrière."),
-    (r"location .* is not a place of (.*)", r"ce lieu n'est pas un lieu de \1."),
-    (r"contact '.*' does not exist", "choisissez la personne à demander."),
-    (r"contact (.*) is not active", r"\1 ne travaille plus ici."),
-    (r"contact (.*) is absent from (\S+) to (\S+) and has no substitute",
-     r"\1 est absent du \2 au \3 et n'a pas de remplaçant."),
-    (r"substitute .* of (.*) does not exist", r"le remplaçant de \1 n'existe pas."),
-    (r"substitute (.*) is not active", r"le remplaçant \1 ne travaille plus ici."),
-    (r"the last step must end with a person reachable.*",
-     ("la dernière étape doit finir par une personne joignable : un téléphone public ou "
-      "une permanence sans rendez-vous.")),
-)
+def N_(message: str) -> str:
+    """gettext_noop: marks a message for extraction (one of Babel's default keywords); it is
+    translated when shown, by ``pathway_message``."""
+    return message
 
 
-def french(reason: str) -> str:
-    for pattern, words in _PATHWAY_FRENCH:
-        if re.fullmatch(pattern, reason):
-            return re.sub(pattern, words, reason)
-    return reason
+#: Why a pathway is refused (``errors.PATHWAY_REASONS``), in the editor's words: the msgids are
+#: French, the catalogue's source language, and take the refusal's ``params``.
+PATHWAY_MESSAGES: dict[str, str] = {
+    "no-steps": N_("Un parcours a au moins une étape."),
+    "service-missing": N_("choisissez un service."),
+    "service-inactive": N_("le service « %(service)s » est inactif."),
+    "sends-back": N_("renvoie vers « %(service)s », déjà à l'étape %(earlier)s : un parcours "
+                     "ne revient jamais en arrière."),
+    "location-elsewhere": N_("ce lieu n'est pas un lieu de « %(service)s »."),
+    "contact-missing": N_("choisissez la personne à demander."),
+    "contact-inactive": N_("%(contact)s ne travaille plus ici."),
+    "contact-absent": N_("%(contact)s est absent du %(date_from)s au %(date_to)s et n'a pas "
+                         "de remplaçant."),
+    "substitute-missing": N_("le remplaçant de %(contact)s n'existe pas."),
+    "substitute-inactive": N_("le remplaçant %(substitute)s ne travaille plus ici."),
+    "unreachable-end": N_("la dernière étape doit finir par une personne joignable : un "
+                          "téléphone public ou une permanence sans rendez-vous."),
+}
+
+
+def pathway_message(exc: PathwayInvalid, lang: str = "fr") -> str:
+    """The refusal in the editor's language, from its reason and parameters."""
+    params = {k: v.strftime("%d/%m/%Y") if isinstance(v, dt.date) else v
+              for k, v in exc.params.items()}
+    return i18n.gettext(lang, PATHWAY_MESSAGES[exc.reason], **params)
 
 
 def problem_of(exc: OrientationError, entity: str) -> tuple[str, str]:
     """(slot, message in the editor's words) for a failed check."""
     if isinstance(exc, PathwayInvalid):
         where = f"steps-{exc.step - 1}" if exc.step else "form"
-        reason = french(str(exc).split(": ", 1)[-1])
+        reason = pathway_message(exc)
         return where, (f"Étape {exc.step} : {reason}" if exc.step else reason)
     if isinstance(exc, PermissionDenied):
         return "form", "Vous pouvez seulement modifier les fiches de votre organisation."
@@ -431,7 +442,7 @@ def edit_page(request: HTMXRequest, db: NamedDependency[Database], entity: FromP
     before, record = _load(request, db, entity, record_id, organization)
     who = caller(request)
     if before is not None:
-        check_change(db, who, before, before)
+        writes.check(db, who, before, before)
     return _edit_page(request, db, entity, record_id, record, saved=saved == "1")
 
 
@@ -448,21 +459,20 @@ def _parse(request: Request, db: Database, entity: str, record_id: str,
 
 @post("/edit/{entity:str}/{record_id:str}", sync_to_thread=True, name="staff_edit_save",
       opt={"role": "editor"}, status_code=200)
-def edit_save(request: HTMXRequest, db: NamedDependency[Database], entity: FromPath[str],
+def edit_save(request: HTMXRequest, db: NamedDependency[Database],
+              index: NamedDependency[SearchIndex], entity: FromPath[str],
               record_id: FromPath[str], data: FormBody) -> Template | Redirect:
     who = caller(request)
     before, record = None, None
     try:
         before, record, _ = _parse(request, db, entity, record_id, data)
-        check_change(db, who, before, record)
-        saved = store.save(db, record, actor=who.actor)
+        saved = writes.save(db, index, who, before, record)
     except (InvalidData, PermissionDenied) as exc:
         if record is None:
             record = before if before is not None else _load(request, db, entity, record_id,
                                                              None)[1]
         return _edit_page(request, db, entity, record_id, record,
-                          problem=problem_of(exc, entity), status_code=400)
-    sync(request, db)
+                          problem=problem_of(exc, entity), status_code=describe(exc)[0])
     return Redirect(f"/staff/edit/{entity}/{saved.id}?saved=1", status_code=303)
 
 
@@ -480,8 +490,7 @@ def edit_check(request: HTMXRequest, db: NamedDependency[Database], entity: From
         record = READERS[entity](form, start, who.actor)
         if before is None:
             record = msgspec.structs.replace(record, id=new_id())
-        check_change(db, who, before, record)
-        store.check_save(db, record, actor=who.actor)
+        writes.dry_run(db, who, before, record)
     except (InvalidData, PermissionDenied) as exc:
         problem = problem_of(exc, entity)
     slots = ["form", *FIELDS[entity]]
@@ -502,7 +511,7 @@ def edit_preview(request: HTMXRequest, db: NamedDependency[Database], entity: Fr
         _, pathway, _ = _parse(request, db, "pathway", record_id, data)
         composed = slips.for_pathway(db, pathway)
         return page(request, "staff/_preview.html", problem=None,
-                     **_slip_context(request, composed))
+                     **slip_context(request, composed))
     except (OrientationError, ValueError) as exc:
         return page(request, "staff/_preview.html", problem=str(exc), slip=None)
 

@@ -1,6 +1,6 @@
-"""The staff console's plumbing, shared by its pages (``staff.py``) and editor pages
-(``staff_edit.py``): who is asking (one guard for the role matrix and CSRF), how a console page
-is rendered, and how errors are shown.
+"""The staff console's plumbing, shared by its pages (``pages.py``), editor (``edit.py``), slip
+composer (``slip.py``) and the desk page: who is asking (one guard for the role matrix and
+CSRF), how a console page is rendered, and how errors are shown.
 
 Every route declares the least role it needs in ``opt["role"]`` ("public" for the login page);
 ``staff_guard`` checks it, so a route without a role is refused rather than left open. Every
@@ -18,22 +18,18 @@ from urllib.parse import urlencode
 import anyio
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
-from litestar.exceptions import (
-    HTTPException,
-    NotAuthorizedException,
-    PermissionDeniedException,
-    ValidationException,
-)
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
 from litestar.params import URLEncodedBody
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlite_utils import Database
 
-from orientation import accounts, store, verification
+from orientation import accounts, store, verification, writes
 from orientation.access import Caller
-from orientation.errors import NotFound, OrientationError, PermissionDenied
+from orientation.errors import OrientationError, PermissionDenied, describe
 from orientation.models import ROLES
+from orientation.settings import Settings
 
 LOG = logging.getLogger(__name__)
 CSRF_FIELD = "csrf"
@@ -87,12 +83,12 @@ def caller(request: Request) -> Caller:
     return accounts.caller(session(request).user)
 
 
-def settings(request: Request) -> dict[str, Any]:
+def settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
 def stale_months(request: Request) -> int:
-    return int(settings(request)["stale_months"])
+    return settings(request).stale_months
 
 
 def page(request: HTMXRequest, template: str, *, fragment: str | None = None,
@@ -133,8 +129,9 @@ def org_names(db: Database) -> dict[str, str]:
 
 
 def sync(request: Request, db: Database) -> None:
-    """Bring the search index up to date after a write (searches would do it anyway)."""
-    request.app.state.index.sync(db)
+    """Bring the search index up to date after a committed write (``writes.sync_index``:
+    a failure is logged, never answered as an error; the next search catches up)."""
+    writes.sync_index(request.app.state.index, db)
 
 
 def staff_error(request: Request, exc: Exception) -> Response:
@@ -146,17 +143,15 @@ def staff_error(request: Request, exc: Exception) -> Response:
         if request.htmx:
             return Response("", status_code=401, headers={"HX-Redirect": target})
         return Redirect(target, status_code=303)
-    if isinstance(exc, (PermissionDeniedException, PermissionDenied)):
-        status, kind = 403, "forbidden"
-    elif isinstance(exc, NotFound) or getattr(exc, "status_code", None) == 404:
-        status, kind = 404, "not_found"
-    elif isinstance(exc, (OrientationError, ValidationException)) or \
-            (isinstance(exc, HTTPException) and exc.status_code < 500):
-        status, kind = 400, "bad_request"
-    elif isinstance(exc, HTTPException) and exc.status_code == 503:
-        status, kind = 503, "unavailable"
+    if isinstance(exc, OrientationError):
+        status, _ = describe(exc)
+    elif isinstance(exc, HTTPException):
+        status = exc.status_code
     else:
-        status, kind = 500, "server"
+        status = 500
+    kind = {403: "forbidden", 404: "not_found", 503: "unavailable"}.get(
+        status, "server" if status >= 500 else "bad_request")
+    if kind == "server":
         LOG.error("staff console error on %s", request.url.path, exc_info=exc)
     detail = ""
     if status < 500 or status == 503:

@@ -28,9 +28,10 @@ from orientation import slip as slips
 from orientation.errors import InvalidData
 from orientation.models import PathwayStep
 
-from . import i18n
+from kiosk import i18n
+from kiosk.slips import slip_context, slip_document
+
 from .console import FormBody, lists, org_names, page, settings
-from .routes import _slip_context, _slip_document
 
 MAX_SLIP_STEPS = 6
 NOTE_MAX = 200
@@ -140,7 +141,7 @@ def _composer(request: HTMXRequest, db: Database, comp: Composition) -> Template
         # The preview is the very template that is printed, in the slip's own language.
         preview = request.app.template_engine.get_template("_slip.html").render(
             lang=composed.lang, dir=i18n.direction(composed.lang),
-            **_slip_context(request, composed))
+            **slip_context(request, composed))
     return page(request, "staff/slip.html", fragment="staff/_composer.html", comp=comp,
                 pathway=pathway, labels=labels, choices=choices, slip=composed,
                 preview=preview, pathways=store.list_pathways(db, status="active"),
@@ -178,9 +179,9 @@ def slip_print(request: HTMXRequest, db: NamedDependency[Database],
     config = settings(request)
     try:
         printed = printing.print_page(
-            _slip_document(request, composed, comp.paper), backend=str(config["printer"]),
-            target=str(config["printer_target"]), name=composed.code, paper=comp.paper,
-            chromium=str(config["chromium"]))
+            slip_document(request, composed, comp.paper), backend=config.printer,
+            target=config.printer_target, name=composed.code, paper=comp.paper,
+            chromium=config.chromium)
         problem = None
         _issue(db, comp, composed)
     except printing.PrinterError as exc:
@@ -199,8 +200,8 @@ def slip_pdf(request: HTMXRequest, db: NamedDependency[Database],
     if composed is None:
         raise InvalidData("add at least one step to the slip", field="step")
     try:
-        rendered = printing.render(_slip_document(request, composed, comp.paper),
-                                   paper=comp.paper, chromium=str(settings(request)["chromium"]))
+        rendered = printing.render(slip_document(request, composed, comp.paper),
+                                   paper=comp.paper, chromium=settings(request).chromium)
     except printing.PrinterError as exc:
         raise HTTPException(status_code=503, detail=str(exc)) from None
     _issue(db, comp, composed)

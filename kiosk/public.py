@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import msgspec
-from litestar import MediaType, Request, Response, Router, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
@@ -44,11 +44,13 @@ from orientation import (
 )
 from orientation import slip as slips
 from orientation.access import ANONYMOUS, view
-from orientation.errors import InvalidData, NotFound, OrientationError
+from orientation.errors import InvalidData, NotFound, OrientationError, describe
 from orientation.models import Pathway, Service
 from orientation.search import Filters, SearchIndex
+from orientation.settings import Settings
 
 from . import i18n
+from .slips import slip_context, slip_document
 
 HERE = Path(__file__).parent
 DB = NamedDependency[Database]
@@ -79,7 +81,7 @@ def language(request: Request) -> str:
     return cookie if cookie in i18n.LANGUAGES else i18n.DEFAULT
 
 
-def settings(request: Request) -> dict[str, Any]:
+def settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -94,14 +96,14 @@ def screen(request: HTMXRequest, template: str, *, fragment: str | None = None,
     """A kiosk page, or only its fragment when htmx asks for it."""
     lang = language(request)
     config = settings(request)
-    px_per_mm = float(config["kiosk_px_per_mm"])
+    px_per_mm = config.kiosk_px_per_mm
     context = {
         "lang": lang, "dir": i18n.direction(lang), "here": _here(request),
         # EN 301 549 5.1.4: capital height >= 6.1 mm; DejaVu Sans caps are 0.73 em tall.
         "text_px": max(24, math.ceil(6.1 * px_per_mm / 0.73)),
         "target_px": math.ceil(20 * px_per_mm), "gap_px": math.ceil(2 * px_per_mm),
-        "idle_seconds": int(config["idle_seconds"]),
-        "warning_seconds": int(config["idle_warning_seconds"]),
+        "idle_seconds": config.idle_seconds,
+        "warning_seconds": config.idle_warning_seconds,
         **context,
     }
     name = fragment if fragment and request.htmx else template
@@ -144,7 +146,7 @@ class Kiosk(msgspec.Struct, kw_only=True):
 
 
 def _kiosk(request: Request, db: DB) -> Kiosk:
-    commune = str(settings(request)["kiosk_commune"])
+    commune = settings(request).kiosk_commune
     return Kiosk(commune=commune, near=communes.near(commune),
                  origin=geo.locate_commune(db, commune), at=hours.now())
 
@@ -341,31 +343,11 @@ def _compose(request: Request, db: DB, pathway: str | None,
     raise InvalidData("say which pathway or service the slip is for", field="pathway")
 
 
-def _qr_url(request: Request, slip: slips.Slip) -> str:
-    base = str(settings(request).get("public_url") or "").rstrip("/") or \
-        str(request.base_url).rstrip("/")
-    return f"{base}/slip?{slip.query}&lang={slip.lang}"
-
-
-def _slip_context(request: Request, slip: slips.Slip) -> dict[str, Any]:
-    return {"slip": slip, "qr": slips.qr_svg(_qr_url(request, slip))}
-
-
 @get("/slip", sync_to_thread=True, name="slip")
 def slip_page(request: HTMXRequest, db: DB, pathway: FromQuery[str | None] = None,
               service: FromQuery[list[str] | None] = None) -> Template:
     composed = _compose(request, db, pathway, service or [])
-    return screen(request, "slip.html", **_slip_context(request, composed))
-
-
-def _slip_document(request: Request, slip: slips.Slip, paper: str) -> str:
-    """The standalone page that is printed: the same ``_slip.html`` as the preview."""
-    engine = request.app.template_engine
-    lang = slip.lang
-    css = (HERE / "static" / "slip.css").read_text(encoding="utf-8")
-    return engine.get_template("slip_print.html").render(
-        lang=lang, dir=i18n.direction(lang), paper=paper, css=css,
-        **_slip_context(request, slip))
+    return screen(request, "slip.html", **slip_context(request, composed))
 
 
 class PrintForm(msgspec.Struct, kw_only=True):
@@ -387,9 +369,9 @@ def slip_print(request: HTMXRequest, db: DB,
     config = settings(request)
     paper = "a4" if data.paper == "a4" else "80mm"
     try:
-        printing.print_page(_slip_document(request, composed, paper),
-                            backend=str(config["printer"]), target=str(config["printer_target"]),
-                            name=composed.code, paper=paper, chromium=str(config["chromium"]))
+        printing.print_page(slip_document(request, composed, paper),
+                            backend=config.printer, target=config.printer_target,
+                            name=composed.code, paper=paper, chromium=config.chromium)
         problem = None
         # Counted for the follow-up by reference code: what the slip points to, nothing else.
         reports.issue(db, composed.code, channel="kiosk", pathway_id=data.pathway or None,
@@ -397,7 +379,7 @@ def slip_print(request: HTMXRequest, db: DB,
     except printing.PrinterError as exc:
         problem = exc.reason
     return screen(request, "printed.html", fragment="_printed.html", problem=problem,
-                  status_code=503 if problem else 200, **_slip_context(request, composed))
+                  status_code=503 if problem else 200, **slip_context(request, composed))
 
 
 @get("/slip.pdf", sync_to_thread=True, name="slip_pdf", media_type="application/pdf")
@@ -408,8 +390,8 @@ def slip_pdf(request: HTMXRequest, db: DB, pathway: FromQuery[str | None] = None
     composed = _compose(request, db, pathway, service or [])
     paper = "a4" if paper == "a4" else "80mm"
     try:
-        rendered = printing.render(_slip_document(request, composed, paper), paper=paper,
-                                   chromium=str(settings(request)["chromium"]))
+        rendered = printing.render(slip_document(request, composed, paper), paper=paper,
+                                   chromium=settings(request).chromium)
     except printing.PrinterError as exc:
         raise HTTPException(status_code=503, detail=str(exc)) from None
     return Response(rendered.pdf, media_type="application/pdf", headers={
@@ -420,7 +402,7 @@ def slip_pdf(request: HTMXRequest, db: DB, pathway: FromQuery[str | None] = None
 
 
 def _kiosk_name(request: Request) -> str:
-    return str(settings(request)["kiosk_commune"])
+    return settings(request).kiosk_commune
 
 
 def _fallback(request: Request, db: DB) -> helpdesk.Fallback:
@@ -501,7 +483,7 @@ class SpeechRequest(msgspec.Struct):
 @post("/speech", sync_to_thread=True, name="speech", status_code=200)
 def speak(request: Request, data: JSONBody[SpeechRequest]) -> Response[bytes]:
     """WAV audio of on-screen text, each segment in its own language (espeak-ng, cached)."""
-    audio = speech.speak(data.segments, Path(str(settings(request)["speech_dir"])))
+    audio = speech.speak(data.segments, Path(settings(request).speech_dir))
     return Response(audio, media_type="audio/wav", headers={"Cache-Control": "no-store"})
 
 
@@ -510,15 +492,16 @@ def speak(request: Request, data: JSONBody[SpeechRequest]) -> Response[bytes]:
 
 def error_page(request: Request, exc: Exception) -> Response:
     """Errors in plain words, with the call button like every screen."""
-    if isinstance(exc, NotFound) or (isinstance(exc, HTTPException) and exc.status_code == 404):
-        status, kind = 404, "not_found"
-    elif isinstance(exc, (OrientationError, HTTPException)) and \
-            getattr(exc, "status_code", 400) < 500:
-        status, kind = 400, "bad_request"
-    elif isinstance(exc, speech.SpeechError):
-        status, kind = 503, "speech"
+    if isinstance(exc, speech.SpeechError):  # the kiosk's own: the voice is unavailable
+        status = 503
+    elif isinstance(exc, OrientationError):
+        status, _ = describe(exc)
+    elif isinstance(exc, HTTPException):
+        status = exc.status_code
     else:
-        status, kind = 500, "server"
+        status = 500
+    kind = ("speech" if isinstance(exc, speech.SpeechError) else "not_found" if status == 404
+            else "server" if status >= 500 else "bad_request")
     htmx = isinstance(request, HTMXRequest) and bool(request.htmx)
     if not isinstance(request, HTMXRequest):
         request = HTMXRequest(request.scope, request.receive)
