@@ -32,7 +32,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlite_utils import Database
 
 from orientation import store
-from orientation.access import ANONYMOUS, Caller, caller_for
+from orientation.access import ANONYMOUS, Caller, caller_for, find_api_key
 from orientation.errors import (
     InvalidData,
     NotFound,
@@ -78,7 +78,7 @@ def provide_caller(request: Request, db: NamedDependency[Database]) -> Caller:
     secret = secret_from(request)
     if secret is None:
         return ANONYMOUS
-    key = store.find_api_key(db, secret)
+    key = find_api_key(db, secret)
     if key is None:
         raise NotAuthorizedException("unknown or revoked API key",
                                      headers={"WWW-Authenticate": "Bearer"})

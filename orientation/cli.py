@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 import msgspec
 
-from . import store
+from . import access, store
 from .errors import OrientationError
 from .settings import DEFAULTS, SETTINGS, Settings, envvar
 
@@ -165,7 +165,7 @@ def keys():
 def keys_create(db_path: Path, name: str, role: str, organization_id: str | None):
     """Create a key and print its secret once (only a hash is stored)."""
     try:
-        key, secret = store.create_api_key(open_db(db_path), name=name, role=role,
+        key, secret = access.create_api_key(open_db(db_path), name=name, role=role,
                                            organization_id=organization_id, actor="cli")
     except OrientationError as exc:
         raise click.ClickException(str(exc)) from None

@@ -11,7 +11,7 @@ import time
 import msgspec
 import pytest
 
-from orientation import accounts, store
+from orientation import access, accounts, store
 from orientation.store import backup as backups
 from orientation.models import new_id
 
@@ -37,7 +37,7 @@ def _writer(db_path, stop: threading.Event, acknowledged: list[str], errors: lis
 def test_backup_under_concurrent_writes_keeps_every_acknowledged_write(db_path, tmp_path):
     db = store.connect(db_path)
     accounts.create_user(db, "ada", "correct horse battery", role="admin", actor="test")
-    _, secret = store.create_api_key(db, name="Partner", organization_id=None, role="staff",
+    _, secret = access.create_api_key(db, name="Partner", organization_id=None, role="staff",
                                      actor="test")
     db.close()
     stop, acknowledged, errors = threading.Event(), [], []

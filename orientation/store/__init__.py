@@ -21,11 +21,7 @@ Callers use the package as one namespace (``from orientation import store``;
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlite_utils import Database
-
-from ..models import ApiKey
+from ..models import ApiKey  # noqa: F401 - re-exported: store.ApiKey is what it reads
 from .accounts import (
     add_login_failure,
     app_secret,
@@ -113,26 +109,3 @@ from .writes import (
     save_term,
     validate_pathway,
 )
-
-
-# --- Transitional: key operations that need the key policy --------------------------------
-# Creating a key and finding one by its secret need the policy of orientation.access (how a
-# secret is made and hashed), which the store must not depend on. They now live there as
-# ``access.create_api_key`` and ``access.find_api_key``. These two names stay here only for
-# callers not yet moved (orientation/cli.py, api/http.py, tests/conftest.py): they import
-# access when called, never when the store is imported. Remove them once those callers use
-# access directly.
-
-
-def create_api_key(db: Database, **kwargs: Any) -> tuple[ApiKey, str]:
-    """Deprecated here: use ``access.create_api_key`` (same arguments and result)."""
-    from .. import access  # the policy layer, above the store: only at call time
-
-    return access.create_api_key(db, **kwargs)
-
-
-def find_api_key(db: Database, secret: str) -> ApiKey | None:
-    """Deprecated here: use ``access.find_api_key``."""
-    from .. import access  # the policy layer, above the store: only at call time
-
-    return access.find_api_key(db, secret)
