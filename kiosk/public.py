@@ -268,7 +268,8 @@ def search(request: HTMXRequest, db: DB, index: Index, q: FromQuery[str] = "",
                                pathways_first=True)
         cards = _cards(db, results.hits, kiosk, lang, _pictograms(db))
         if page == 1:  # counted once per search, words cleaned (see orientation/unmet.py)
-            unmet.record(db, query, results.total, channel="kiosk")
+            unmet.record(db, query, results.total, channel="kiosk",
+                         known=lambda word: index.knows(db, word))
     total = results.total if results else 0
     pages = max(1, -(-total // PAGE_SIZE))
     needs = [t for t in store.list_terms(db) if t.parent_id is None] if query and not total \

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Callable
 
 import msgspec
 from sqlite_utils import Database
@@ -30,8 +31,10 @@ CHANNELS = ("kiosk", "staff", "api")
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", re.UNICODE)
 
 
-def clean(query: str) -> str:
-    """The words of a query that are safe to keep: lowercase, no digits, no name-like words."""
+def clean(query: str, known: Callable[[str], bool] | None = None) -> str:
+    """The words of a query that are safe to keep: lowercase, no digits, no name-like words,
+    and, given ``known``, only words it knows (a surname typed alone, lowercase and first,
+    looks like any word: only a vocabulary tells it apart)."""
     kept = []
     for position, raw in enumerate(query.split()):
         if any(ch.isdigit() for ch in raw) or "@" in raw or raw.startswith("+"):
@@ -41,6 +44,8 @@ def clean(query: str) -> str:
             if position > 0 and word[:1].isupper():
                 continue
             word = unicodedata.normalize("NFC", word.lower())
+            if known is not None and not known(word):
+                continue
             if len(word) >= 2:
                 kept.append(word)
     return " ".join(kept[:MAX_WORDS])
@@ -52,11 +57,12 @@ def iso_week(day: dt.date) -> str:
 
 
 def record(db: Database, query: str, result_count: int, *, channel: str,
-           day: dt.date | None = None) -> bool:
-    """Count a zero- or low-result search; returns whether anything was recorded."""
+           day: dt.date | None = None, known: Callable[[str], bool] | None = None) -> bool:
+    """Count a zero- or low-result search; returns whether anything was recorded. Callers
+    pass ``known`` (the search index's ``knows``) so that only known words are kept."""
     if result_count >= LOW or channel not in CHANNELS:
         return False
-    terms = clean(query)
+    terms = clean(query, known)
     if not terms:
         return False
     week = iso_week(day or dt.date.today())

@@ -41,3 +41,25 @@ def test_report_shows_only_terms_seen_at_least_three_times(empty_db):
     stored = [row["terms"] for row in empty_db.query("select terms from unmet_searches")]
     assert not any(re.search(r"\d", t) for t in stored)
     assert not any("benali" in t or "dupont" in t for t in stored if not t.startswith("rachid"))
+
+
+def test_only_known_words_are_kept_so_a_surname_typed_alone_is_not(db, index_dir):
+    """A surname typed alone and lowercase looks like any word: only a vocabulary (the
+    directory's words, the synonyms, French/Dutch/English word lists) tells it apart."""
+    from orientation.search import SearchIndex
+
+    index = SearchIndex.open(index_dir, db)
+    try:
+        def known(word):
+            return index.knows(db, word)
+
+        assert unmet.clean("vandenbussche", known) == ""
+        assert unmet.clean("dewaele vanderstraeten", known) == ""
+        assert unmet.clean("cours de xylophone", known) == "cours de xylophone"
+        assert unmet.clean("huur betalen", known) == "huur betalen"  # Dutch words stay
+        day = dt.date(2026, 11, 23)
+        for _ in range(3):
+            assert not unmet.record(db, "dewaele", 0, channel="kiosk", day=day, known=known)
+        assert unmet.report(db) == []
+    finally:
+        index.close()

@@ -223,7 +223,8 @@ def search(request: HTMXRequest, db: NamedDependency[Database], index: NamedDepe
         results = Results(query=query, total=0, offset=0, limit=PAGE_SIZE, hits=[])
         problem = str(exc)
     if query and page_number == 1 and filters == Filters() and problem is None:
-        unmet.record(db, query, results.total, channel="staff")
+        unmet.record(db, query, results.total, channel="staff",
+                     known=lambda word: index.knows(db, word))
     months, at = stale_months(request), hours.now()
     rows = []
     for hit in results.hits:

@@ -227,6 +227,16 @@ class SearchIndex:
                 if snapshot.retired and snapshot.users == 0:
                     snapshot.close()
 
+    def knows(self, db: Database, word: str) -> bool:
+        """Whether ``word`` is a word of the directory, of the synonyms file or of the French,
+        Dutch and English word lists: what may be kept of a search that found nothing without
+        keeping a person's name typed in the box (orientation/unmet.py)."""
+        folded = analysis.fold(word)
+        if analysis.is_word(folded) or folded in self._load_synonyms().vocabulary:
+            return True
+        with self.snapshot(db) as snapshot:
+            return snapshot.knows(folded)
+
     def _load_synonyms(self) -> Synonyms:
         # A stat() per search can stall for tens of milliseconds on a busy disk: look at the
         # file at most every ``synonyms_check_seconds``.
