@@ -10,6 +10,8 @@ from .bundle import Bundle, ImportFailed, read_json, tag
 
 
 def read_hsds_json(path: Path) -> Bundle:
+    """An HSDS 3 document (lists of terms, organisations, services, our pathways), an HSDS
+    page, a list of services or one service."""
     data = read_json(path)
     bundle = Bundle()
     if isinstance(data, dict) and "contents" in data:  # an HSDS page
@@ -36,6 +38,7 @@ def read_hsds_json(path: Path) -> Bundle:
 
 
 def read_ndjson(path: Path) -> Bundle:
+    """One object a line; ``be_type`` (our export) says which kind, services otherwise."""
     bundle = Bundle()
     with path.open(encoding="utf-8-sig") as f:
         for n, line in enumerate(f, start=1):
