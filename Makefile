@@ -6,15 +6,26 @@ BIN := $(VENV)/bin
 # System packages the browser, slip and audio tests use (Debian names; no browser downloads).
 DEBS := chromium poppler-utils espeak-ng fonts-dejavu-core fonts-noto-core
 
-.PHONY: run test venv system-deps bench check clean messages screenshots
+.PHONY: run test venv test-venv system-deps bench check clean messages screenshots
 
-$(BIN)/orientation: pyproject.toml
+# One .venv, two markers: `make run` installs the runtime dependencies only; `make test` adds the
+# test extras (pytest, schemathesis, axe…) to the same .venv. Each marker is redone when
+# pyproject.toml changes.
+$(VENV)/.runtime: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
-	touch $@
+	touch $(VENV)/.runtime $@
 
-venv: $(BIN)/orientation
+venv: $(VENV)/.runtime
+
+test-venv: $(VENV)/.test
 
 run: venv
 	$(BIN)/orientation serve
@@ -28,11 +39,11 @@ system-deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-test: venv system-deps
+test: test-venv system-deps
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 # Regenerate docs/screenshots/*.png (the browser tests; a plain `make test` writes them to tmp).
-screenshots: venv system-deps
+screenshots: test-venv system-deps
 	ORIENTATION_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider -m browser tests/test_kiosk_browser.py tests/test_staff_browser.py
 
 bench: venv
