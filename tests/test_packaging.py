@@ -19,11 +19,11 @@ NOT_SOURCES = {".git", ".venv", "data", "build", "dist", ".pytest_cache"}
 SERVE = """
 import sys
 from pathlib import Path
-import api.app, kiosk.routes, orientation
+import api.app, kiosk.public, orientation
 from litestar.testing import TestClient
 
 target = Path(sys.argv[1]).resolve()
-for module in (orientation, api.app, kiosk.routes):  # the installed copy, not the checkout
+for module in (orientation, api.app, kiosk.public):  # the installed copy, not the checkout
     assert Path(module.__file__).resolve().is_relative_to(target), module.__file__
 with TestClient(api.app.create_app(Path("x.db"), Path("index"))) as client:
     home = client.get("/?lang=nl")

@@ -28,12 +28,12 @@ from sqlite_utils import Database
 from ..errors import InvalidData
 from .bundle import Bundle, ImportFailed, Report, Skipped, read_json
 from .hsds_json import read_hsds_json, read_ndjson
-from .mapper import IMPORT_NAMESPACE, NEED_WORDS, id_by_source, save_bundle
+from .mapper import IMPORT_NAMESPACE, NEED_WORDS, save_bundle
 from .oruk import read_oruk
 from .tabular import read_tabular
 
 __all__ = ["FORMATS", "IMPORT_NAMESPACE", "NEED_WORDS", "Bundle", "ImportFailed", "Report",
-           "Skipped", "detect", "id_by_source", "load", "read"]
+           "Skipped", "detect", "load", "read"]
 
 FORMATS = ("hsds-json", "hsds-ndjson", "hsds-csv", "oruk-json")
 

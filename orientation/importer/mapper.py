@@ -93,13 +93,6 @@ def _email(value: Any) -> str | None:
 # --- mapping to our model -------------------------------------------------------------------
 
 
-# moves to orientation/store at merge
-def id_by_source(db: Database, table: str, source_id: str) -> str | None:
-    """Our id of the record of ``table`` imported earlier from ``source_id``, if any."""
-    row = next(db.query(f"select id from [{table}] where source_id = ?", [source_id]), None)
-    return row["id"] if row else None
-
-
 class _Mapper:
     def __init__(self, db: Database, source: str, *, ours: bool = False) -> None:
         self.db = db
@@ -121,7 +114,7 @@ class _Mapper:
             source_id = None if self.ours else f"{self.source}:{original}"
             known = None
             if source_id and kind in ("organization", "location", "contact", "service"):
-                known = id_by_source(self.db, store.ENTITIES[kind][0], source_id)
+                known = store.id_by_source(self.db, kind, source_id)
             try:
                 our = known or str(uuid.UUID(original))
             except ValueError:

@@ -53,6 +53,7 @@ from .directory import (
     get_service,
     get_term,
     get_term_by_code,
+    id_by_source,
     is_empty,
     iter_services,
     list_contacts,

@@ -117,6 +117,14 @@ _GETTERS = {
 }
 
 
+def id_by_source(db: Database, entity: str, source_id: str) -> str | None:
+    """Our id of the record of ``entity`` imported earlier from ``source_id``, if any (so
+    importing the same source again updates records instead of duplicating them)."""
+    table = ENTITIES[entity][0]
+    row = next(db.query(f"select id from [{table}] where source_id = ?", [source_id]), None)
+    return row["id"] if row else None
+
+
 def get(db: Database, entity: str, entity_id: str) -> msgspec.Struct:
     """Any record by entity name ("service", "contact"…)."""
     return _GETTERS[entity](db, entity_id)
