@@ -7,8 +7,8 @@ framework: a status is just a number.
 
 A message is built from a template and parameters (``reason`` and ``params``), never parsed
 back: the English template is the str() of the error (what the API and logs show); an edge
-that speaks another language looks up ``reason`` in its gettext catalogue and formats the
-same ``params``.
+that speaks another language looks ``reason`` up in its own templates and formats the same
+``params``.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ class InvalidData(OrientationError):
 
 
 #: Why a pathway is refused: reason -> English template over the error's ``params``. The staff
-#: editor shows the same reasons in French and Dutch through its catalogues (msgid = template).
+#: editor has a French template for each reason (kiosk/staff/edit.py, PATHWAY_MESSAGES) filled
+#: with the same params: a refusal is never parsed back from its English text.
 PATHWAY_REASONS: dict[str, str] = {
     "no-steps": "a pathway needs at least one step",
     "service-missing": "service {service!r} does not exist",
