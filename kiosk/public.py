@@ -506,9 +506,10 @@ def error_page(request: Request, exc: Exception) -> Response:
             else "server" if status >= 500 else "bad_request")
     # Retry-After of a 429 (and any header an HTTP error carries) stays on the answer.
     headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
-    htmx = isinstance(request, HTMXRequest) and bool(request.htmx)
+    # Errors raised before the handler (the POST guards) reach here as a plain Request.
     if not isinstance(request, HTMXRequest):
         request = HTMXRequest(request.scope, request.receive)
+    htmx = bool(request.htmx)
     if request.url.path == "/speech":
         return Response({"error": str(exc) if status < 500 else kind}, status_code=status,
                         headers=headers)
