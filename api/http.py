@@ -29,7 +29,6 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from orientation import limits, store
 from orientation.access import ANONYMOUS, Caller, caller_for, find_api_key
-from orientation.models import ApiKey
 from orientation.errors import (
     InvalidData,
     NotFound,
@@ -37,6 +36,7 @@ from orientation.errors import (
     PathwayInvalid,
     describe,
 )
+from orientation.models import ApiKey
 
 log = logging.getLogger("orientation.api")
 
