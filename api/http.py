@@ -7,20 +7,17 @@ details; nothing below this module knows about HTTP.
 
 from __future__ import annotations
 
-import collections
 import hashlib
 import http
 import logging
-import math
-import time
 from typing import Any
 from urllib.parse import urlencode
 
+import anyio
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.datastructures import State
-from litestar.di import NamedDependency
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
@@ -29,9 +26,8 @@ from litestar.exceptions import (
 )
 from litestar.exceptions.responses import create_exception_response
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from sqlite_utils import Database
 
-from orientation import store
+from orientation import limits, store
 from orientation.access import ANONYMOUS, Caller, caller_for, find_api_key
 from orientation.errors import (
     InvalidData,
@@ -40,6 +36,7 @@ from orientation.errors import (
     PathwayInvalid,
     describe,
 )
+from orientation.models import ApiKey
 
 log = logging.getLogger("orientation.api")
 
@@ -74,15 +71,9 @@ def key_required(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
                                      headers={"WWW-Authenticate": "Bearer"})
 
 
-def provide_caller(request: Request, db: NamedDependency[Database]) -> Caller:
-    secret = secret_from(request)
-    if secret is None:
-        return ANONYMOUS
-    key = find_api_key(db, secret)
-    if key is None:
-        raise NotAuthorizedException("unknown or revoked API key",
-                                     headers={"WWW-Authenticate": "Bearer"})
-    return caller_for(key)
+def provide_caller(request: Request) -> Caller:
+    """The caller ``caller_middleware`` recognised (it runs on every API route)."""
+    return request.state.caller
 
 
 # --- problem details ------------------------------------------------------------------------
@@ -212,61 +203,54 @@ def etag_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-# --- rate limiting --------------------------------------------------------------------------
+# --- who is calling, and how often -----------------------------------------------------------
 
 
-class RateLimiter:
-    """A sliding one-minute window per API key (or per IP address without one)."""
+def _identify(state: State, secret: str | None, address: str) -> tuple[ApiKey | None, int | None]:
+    """(the key behind ``secret`` or None, seconds to wait or None), in one connection.
 
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self.calls: dict[str, collections.deque[float]] = {}
-
-    def hit(self, who: str, now: float | None = None) -> int | None:
-        """Record a call; returns None if allowed, else the seconds to wait."""
-        now = time.monotonic() if now is None else now
-        calls = self.calls.setdefault(who, collections.deque())
-        while calls and calls[0] <= now - 60:
-            calls.popleft()
-        if len(calls) >= self.per_minute:
-            return max(1, math.ceil(calls[0] + 60 - now))
-        calls.append(now)
-        if len(self.calls) > 10_000:  # forget idle callers now and then
-            for key in [k for k, v in self.calls.items() if not v or v[-1] <= now - 60]:
-                del self.calls[key]
-        return None
+    A recognised key is counted in its own bucket (by its id, so its two spellings share it);
+    everyone else, including a caller sending an unknown key, is counted by address, so that
+    guessing keys is limited like anything else."""
+    limit = limits.api(state.settings)
+    if secret is None and limit.count <= 0:
+        return None, None
+    db = store.connect(state.db_path, migrate=False)
+    try:
+        key = find_api_key(db, secret) if secret is not None else None
+        who = f"key:{key.id}" if key is not None else f"ip:{address}"
+        return key, limits.hit(db, limit, who)
+    finally:
+        db.close()
 
 
-def _limiter(state: State) -> RateLimiter | None:
-    limiter = state.get("rate_limiter")
-    if limiter is None:
-        per_minute = state.settings.rate_limit
-        if per_minute <= 0:
-            return None
-        limiter = state.rate_limiter = RateLimiter(per_minute)
-    return limiter
+def caller_middleware(app: ASGIApp) -> ASGIApp:
+    """Who is calling, checked once per request before any route runs: a key that is sent but
+    not recognised (unknown or revoked) gets 401 on every route, reads included, and every
+    caller is counted against ``rate_limit`` in the SQLite counters that all workers share
+    (429 with Retry-After once over). The caller is left in the request's state."""
 
-
-def rate_limit_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] != "OPTIONS":
-            limiter = _limiter(scope["litestar_app"].state)
-            if limiter is not None:
-                headers = dict(scope["headers"])
-                secret = headers.get(b"x-api-key") or headers.get(b"authorization")
-                who = ("key:" + hashlib.sha256(secret).hexdigest()[:16] if secret
-                       else "ip:" + (scope.get("client") or ("?",))[0])
-                wait = limiter.hit(who)
-                if wait is not None:
-                    raise TooManyRequestsException(
-                        f"more than {limiter.per_minute} requests a minute; retry later",
-                        headers={"Retry-After": str(wait)})
+            connection = ASGIConnection(scope)
+            secret = secret_from(connection)
+            address = connection.client.host if connection.client else "?"
+            state = scope["litestar_app"].state
+            key, wait = await anyio.to_thread.run_sync(_identify, state, secret, address)
+            if wait is not None:
+                raise TooManyRequestsException(
+                    f"more than {state.settings.rate_limit} requests a minute; retry later",
+                    headers={"Retry-After": str(wait)})
+            if secret is not None and key is None:
+                raise NotAuthorizedException("unknown or revoked API key",
+                                             headers={"WWW-Authenticate": "Bearer"})
+            connection.state.caller = ANONYMOUS if key is None else caller_for(key)
         await app(scope, receive, send)
 
     return middleware
 
 
-MIDDLEWARE = [rate_limit_middleware, etag_middleware]
+MIDDLEWARE = [caller_middleware, etag_middleware]
 
 
 # --- pagination -----------------------------------------------------------------------------

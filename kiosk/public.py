@@ -50,6 +50,7 @@ from orientation.search import Filters, SearchIndex
 from orientation.settings import Settings
 
 from . import i18n
+from .guards import post_guard
 from .slips import slip_context, slip_document
 
 HERE = Path(__file__).parent
@@ -310,7 +311,7 @@ def service_page(request: HTMXRequest, db: DB, service_id: FromPath[str]) -> Tem
 
 
 @post("/service/{service_id:str}/wrong", sync_to_thread=True, name="service_wrong",
-      status_code=200)
+      status_code=200, opt={"limit": "report"})
 def service_wrong(request: HTMXRequest, db: DB, service_id: FromPath[str]) -> Template | Redirect:
     """"Cette information est fausse": one tap, anonymous, for the organisation's editors."""
     service = store.get_service(db, service_id)
@@ -363,7 +364,7 @@ def _form_services(value: list[str] | str | None) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-@post("/slip/print", sync_to_thread=True, name="slip_print")
+@post("/slip/print", sync_to_thread=True, name="slip_print", opt={"limit": "print"})
 def slip_print(request: HTMXRequest, db: DB,
                data: URLEncodedBody[PrintForm]) -> Template:
     composed = _compose(request, db, data.pathway, _form_services(data.service))
@@ -418,7 +419,7 @@ def help_page(request: HTMXRequest, db: DB) -> Template:
                   fallback=None if staffed else _fallback(request, db))
 
 
-@post("/help", sync_to_thread=True, name="help_ask", status_code=200)
+@post("/help", sync_to_thread=True, name="help_ask", status_code=200, opt={"limit": "help"})
 def help_ask(request: HTMXRequest, db: DB) -> Template | Redirect:
     """The call button: a request for the desk, or where to go when nobody is there."""
     if not helpdesk.desk_staffed(db):
@@ -481,7 +482,7 @@ class SpeechRequest(msgspec.Struct):
     segments: list[tuple[str, str]]
 
 
-@post("/speech", sync_to_thread=True, name="speech", status_code=200)
+@post("/speech", sync_to_thread=True, name="speech", status_code=200, opt={"limit": "speech"})
 def speak(request: Request, data: JSONBody[SpeechRequest]) -> Response[bytes]:
     """WAV audio of on-screen text, each segment in its own language (espeak-ng, cached)."""
     audio = speech.speak(data.segments, Path(settings(request).speech_dir))
@@ -502,14 +503,20 @@ def error_page(request: Request, exc: Exception) -> Response:
     else:
         status = 500
     kind = ("speech" if isinstance(exc, speech.SpeechError) else "not_found" if status == 404
+            else "busy" if status == 429 else "forbidden" if status == 403
             else "server" if status >= 500 else "bad_request")
-    htmx = isinstance(request, HTMXRequest) and bool(request.htmx)
+    # Retry-After of a 429 (and any header an HTTP error carries) stays on the answer.
+    headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
+    # Errors raised before the handler (the POST guards) reach here as a plain Request.
     if not isinstance(request, HTMXRequest):
         request = HTMXRequest(request.scope, request.receive)
+    htmx = bool(request.htmx)
     if request.url.path == "/speech":
-        return Response({"error": str(exc) if status < 500 else kind}, status_code=status)
+        return Response({"error": str(exc) if status < 500 else kind}, status_code=status,
+                        headers=headers)
     template = screen(request, "error.html", fragment="_error.html" if htmx else None,
                       status_code=status, kind=kind)
+    template.headers.update(headers)
     return template
 
 
@@ -539,6 +546,7 @@ kiosk_router = Router(
     ],
     request_class=HTMXRequest,
     include_in_schema=False,
+    guards=[post_guard],
     response_headers={"Vary": "HX-Request"},
     exception_handlers={Exception: error_page},
 )

@@ -28,6 +28,7 @@ from . import store
 from .access import Caller
 from .errors import InvalidData, NotFound, PermissionDenied
 from .models import ROLES, Role, new_id
+from .settings import DEFAULTS
 
 COOKIE = "orientation_session"
 SESSION_HOURS = 12
@@ -215,9 +216,12 @@ def has_role(user: User, role: str) -> bool:
 
 # --- Login throttling (staff console) -------------------------------------------------------
 
-#: After this many failed logins for one username or from one address within the window,
-#: every attempt is refused until the window has passed (even with the right password).
-MAX_FAILURES = 5
+#: Failures are counted per account and per address separately, with different thresholds: an
+#: account locks after a few failures from anywhere (one password being guessed), an address only
+#: after many failures across accounts (password spraying). A CPAS office behind one NAT shares
+#: an address, so one colleague mistyping must not lock out everybody else there.
+MAX_ACCOUNT_FAILURES = DEFAULTS["login_failures_per_account"]
+MAX_ADDRESS_FAILURES = DEFAULTS["login_failures_per_address"]
 FAILURE_WINDOW = dt.timedelta(minutes=15)
 
 
@@ -229,32 +233,41 @@ class Throttled(PermissionDenied):
         super().__init__(f"too many failed logins: try again in {minutes} minutes")
 
 
-def _failure_keys(username: str, address: str | None) -> list[str]:
-    # Hashed: the table never holds an address or a username in clear.
-    keys = [f"user:{username.strip().lower()}"]
-    if address:
-        keys.append(f"addr:{address}")
-    return [hashlib.sha256(k.encode()).hexdigest() for k in keys]
+def _account_key(username: str) -> str:
+    # Hashed: the table never holds a username or an address in clear.
+    return hashlib.sha256(f"user:{username.strip().lower()}".encode()).hexdigest()
+
+
+def _address_key(address: str) -> str:
+    return hashlib.sha256(f"addr:{address}".encode()).hexdigest()
 
 
 def throttled(db: Database, username: str, address: str | None = None, *,
-              at: dt.datetime | None = None) -> bool:
+              at: dt.datetime | None = None, per_account: int = MAX_ACCOUNT_FAILURES,
+              per_address: int = MAX_ADDRESS_FAILURES) -> bool:
+    """Whether this account, or this address, has failed too often within FAILURE_WINDOW."""
     since = _iso(_utc(at) - FAILURE_WINDOW)
-    return any(store.count_login_failures(db, key, since) >= MAX_FAILURES
-               for key in _failure_keys(username, address))
+    if store.count_login_failures(db, _account_key(username), since) >= per_account:
+        return True
+    return bool(address) and \
+        store.count_login_failures(db, _address_key(address), since) >= per_address
 
 
 def login(db: Database, username: str, password: str, *, address: str | None = None,
-          at: dt.datetime | None = None) -> User | None:
-    """``authenticate`` with throttling: raises Throttled after MAX_FAILURES failures (per
-    username and per address) within FAILURE_WINDOW; a success clears the username's count."""
-    keys = _failure_keys(username, address)
-    if throttled(db, username, address, at=at):
+          at: dt.datetime | None = None, per_account: int = MAX_ACCOUNT_FAILURES,
+          per_address: int = MAX_ADDRESS_FAILURES) -> User | None:
+    """``authenticate`` with throttling: raises Throttled once the account has ``per_account``
+    failures, or the address ``per_address`` failures (across accounts), within
+    FAILURE_WINDOW. A success clears the account's count, not the address's (a spraying
+    address that guesses one password right is still the same address)."""
+    if throttled(db, username, address, at=at, per_account=per_account,
+                 per_address=per_address):
         raise Throttled(int(FAILURE_WINDOW.total_seconds() // 60))
     user = authenticate(db, username, password)
     if user is None:
         now = _utc(at)
+        keys = [_account_key(username)] + ([_address_key(address)] if address else [])
         store.add_login_failure(db, keys, _iso(now), purge_before=_iso(now - FAILURE_WINDOW))
     else:
-        store.clear_login_failures(db, keys[0])
+        store.clear_login_failures(db, _account_key(username))
     return user

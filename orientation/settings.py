@@ -39,12 +39,22 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("speech_dir", "data/speech", "Folder where the kiosk's spoken audio (espeak-ng WAV) is cached."),
     Setting("stale_months", 6, "Records not verified by a human for this many months are flagged as stale."),
     Setting("cors_origins", "", "Comma-separated partner origins allowed to call the API from a browser."),
-    Setting("rate_limit", 120, "API requests per minute per key or IP address."),
+    Setting("rate_limit", 120, "API requests per minute per key or IP address (0: no limit)."),
+    Setting("prints_per_10_minutes", 20, "Slips one client address may print from the kiosk in 10 minutes (0: no limit)."),
+    Setting("reports_per_hour", 20, "'Cette information est fausse' reports one client address may send in an hour (0: no limit)."),
+    Setting("speech_per_minute", 30, "Read-aloud requests one client address may make in a minute (0: no limit)."),
+    Setting("help_requests_per_10_minutes", 5, "Calls to the desk one client address may make in 10 minutes (0: no limit)."),
+    Setting("login_failures_per_account", 5, "Failed staff logins, from anywhere, that lock one account for 15 minutes."),
+    Setting("login_failures_per_address", 50, "Failed staff logins, across accounts, that lock one address for 15 minutes (an office behind one NAT shares it)."),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}
-#: Settings that must be positive numbers (0 is allowed for rate_limit: no limit).
-POSITIVE = ("kiosk_px_per_mm", "idle_seconds", "idle_warning_seconds", "stale_months")
+#: Settings that must be positive numbers.
+POSITIVE = ("kiosk_px_per_mm", "idle_seconds", "idle_warning_seconds", "stale_months",
+            "login_failures_per_account", "login_failures_per_address")
+#: Limits where 0 means "no limit"; only a negative count is wrong.
+LIMITS = ("rate_limit", "prints_per_10_minutes", "reports_per_hour", "speech_per_minute",
+          "help_requests_per_10_minutes")
 PRINTERS = ("file", "cups", "escpos")
 
 
@@ -91,8 +101,9 @@ def _from_mapping(values: Mapping[str, Any] | None = None) -> Any:
     for name in POSITIVE:
         if name in converted and converted[name] <= 0:
             raise SettingsError(name, converted[name], "a positive number")
-    if converted.get("rate_limit", 0) < 0:
-        raise SettingsError("rate_limit", converted["rate_limit"], "zero or a positive number")
+    for name in LIMITS:
+        if converted.get(name, 0) < 0:
+            raise SettingsError(name, converted[name], "zero or a positive number")
     if converted.get("printer", "file") not in PRINTERS:
         raise SettingsError("printer", converted["printer"], "one of " + ", ".join(PRINTERS))
     return Settings(**converted)

@@ -41,6 +41,8 @@ from orientation.models import (
 )
 
 LOCALE = Path(i18n.LOCALE_DIR)
+#: What Chromium sends with every POST of a kiosk page (the kiosk refuses POSTs from elsewhere).
+SAME_SITE = {"Origin": "http://testserver.local"}
 CALL_BUTTON = re.compile(r'<button type="submit" class="call-button" id="call-button">')
 
 
@@ -280,7 +282,7 @@ def test_arabic_slip_keeps_french_names_readable(client, seeded, tmp_path):
 
 def test_print_with_the_file_backend_writes_pdf_and_escpos(client, seeded, tmp_path):
     response = client.post("/slip/print", data={"pathway": seeded["pathway"].id},
-                           headers={"HX-Request": "true"})
+                           headers={"HX-Request": "true", **SAME_SITE})
     assert response.status_code == 200
     assert "Votre papier est imprimé." in response.text and "<html" not in response.text
     folder = tmp_path / "slips"
@@ -303,7 +305,8 @@ def test_printer_failure_is_said_in_plain_words(db_path, tmp_path, seeded, backe
                                                 reason):
     settings = {**local_settings(tmp_path), "printer": backend, "printer_target": target}
     with TestClient(create_app(db_path, tmp_path / "index", settings=settings)) as client:
-        response = client.post("/slip/print", data={"service": seeded["service"].id})
+        response = client.post("/slip/print", data={"service": seeded["service"].id},
+                               headers=SAME_SITE)
     assert response.status_code == 503
     assert "L'imprimante ne marche pas." in page(response)
     assert "Montrez cet écran à l'accueil." in page(response)
@@ -356,7 +359,7 @@ def staff_cookie(db):
 
 
 def test_nobody_on_duty_shows_where_to_find_a_person(client, db):
-    response = client.post("/help")
+    response = client.post("/help", headers=SAME_SITE)
     assert response.status_code == 200
     assert "Il n'y a personne à l'accueil maintenant." in page(response)
     assert "Un numéro gratuit" in response.text
@@ -366,12 +369,13 @@ def test_nobody_on_duty_shows_where_to_find_a_person(client, db):
 def test_call_desk_acknowledge_resolve(client, db, staff_cookie):
     user, cookie, session = staff_cookie
     helpdesk.start_duty(db, user.id)
-    response = client.post("/help", follow_redirects=False)
+    response = client.post("/help", headers=SAME_SITE, follow_redirects=False)
     assert response.status_code == 303
     status_url = response.headers["location"]
     assert "Nous appelons une personne." in client.get(status_url).text
     # Pressing again does not call a second person.
-    assert client.post("/help", follow_redirects=False).headers["location"] == status_url
+    again = client.post("/help", headers=SAME_SITE, follow_redirects=False)
+    assert again.headers["location"] == status_url
     (call,) = helpdesk.open_requests(db)
     assert call.kiosk == "Ixelles"
 
@@ -448,7 +452,8 @@ def test_fallback_lists_open_walk_in_desks_nearest_first(db):
 
 def test_speech_is_a_valid_wav_of_plausible_length(client):
     text = "Bonjour. De quoi avez-vous besoin ? Touchez une image."
-    response = client.post("/speech", json={"segments": [["fr", text], ["ar", "ماذا تحتاج؟"]]})
+    response = client.post("/speech", json={"segments": [["fr", text], ["ar", "ماذا تحتاج؟"]]},
+                           headers=SAME_SITE)
     assert response.status_code == 200
     assert response.headers["content-type"] == "audio/wav"
     with wave.open(io.BytesIO(response.content)) as audio:
@@ -465,7 +470,7 @@ def test_speech_is_a_valid_wav_of_plausible_length(client):
     ({"nothing": 1}, 400),  # not even the request's shape
 ])
 def test_speech_refuses_bad_input(client, body, status):
-    response = client.post("/speech", json=body)
+    response = client.post("/speech", json=body, headers=SAME_SITE)
     assert response.status_code == status
     assert "error" in response.json() or "detail" in response.json()
 

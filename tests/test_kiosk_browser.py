@@ -378,7 +378,9 @@ def test_audio_mode_plays_a_valid_wav(kiosk):
     assert int(response.headers["content-length"]) > 44
     # Playwright does not keep the body of a response the page read as a blob: ask again
     # for exactly what the page sent (the server answers from its cache).
-    again = page.request.post("/speech", data={"segments": sent})
+    # (With the page's Origin, as the page's own fetch sends it: the kiosk refuses others.)
+    origin = page.evaluate("location.origin")
+    again = page.request.post("/speech", data={"segments": sent}, headers={"Origin": origin})
     with wave.open(io.BytesIO(again.body())) as audio:
         seconds = audio.getnframes() / audio.getframerate()
     words = sum(len(text.split()) for _, text in sent)

@@ -265,7 +265,7 @@ def test_cookie_is_secure_over_https(db_path, tmp_path, staff):
 
 
 def test_login_is_throttled_after_repeated_failures(staff):
-    for _ in range(accounts.MAX_FAILURES):
+    for _ in range(accounts.MAX_ACCOUNT_FAILURES):
         response = login(staff.client, "sam", "wrong password!")
         assert response.status_code == 401
         assert "incorrect" in response.text
@@ -274,9 +274,11 @@ def test_login_is_throttled_after_repeated_failures(staff):
     assert response.status_code == 429
     assert "Trop d'essais" in response.text
     assert accounts.COOKIE not in response.cookies
-    # Other users are not locked out by someone else's failures... unless from the same address:
+    assert int(response.headers["retry-after"]) == 15 * 60
+    # Other users are not locked out by someone else's failures, even from the same address
+    # (the test client's): an office behind one NAT shares it (see tests/test_limits.py).
+    assert login(staff.client, "eddy").status_code == 303
     db = fresh_db(staff)
-    assert accounts.login(db, "eddy", PASSWORD, address="10.0.0.9") is not None
     # The table keeps only hashes: no username, no address in clear.
     rows = list(db.query("select key from login_failures"))
     assert rows and all(re.fullmatch(r"[0-9a-f]{64}", r["key"]) for r in rows)
@@ -288,7 +290,7 @@ def test_login_is_throttled_after_repeated_failures(staff):
 
 def test_throttling_counts_per_address_too(db):
     accounts.create_user(db, "zoe", PASSWORD, role="staff", actor="test")
-    for n in range(accounts.MAX_FAILURES):
+    for n in range(accounts.MAX_ADDRESS_FAILURES):
         assert accounts.login(db, f"guess{n}", "nope nope nope", address="192.0.2.7") is None
     with pytest.raises(accounts.Throttled):
         accounts.login(db, "zoe", PASSWORD, address="192.0.2.7")
@@ -727,7 +729,10 @@ def test_kiosk_one_tap_report_search_and_print_feed_the_console(staff):
     client.cookies.clear()
     page = client.get(f"/service/{staff.service.id}")
     assert "Cette information est fausse" in page.text
-    tapped = client.post(f"/service/{staff.service.id}/wrong", headers={"HX-Request": "true"})
+    # Sent as Chromium does from the kiosk's page: with its Origin.
+    origin = {"Origin": "http://testserver.local"}
+    tapped = client.post(f"/service/{staff.service.id}/wrong",
+                         headers={"HX-Request": "true", **origin})
     assert tapped.status_code == 200 and "<html" not in tapped.text
     assert "Merci. Une personne va vérifier." in tapped.text
     db = fresh_db(staff)
@@ -736,7 +741,7 @@ def test_kiosk_one_tap_report_search_and_print_feed_the_console(staff):
     for _ in range(3):
         client.get("/search", params={"q": "xylophone accordéon"})
     assert [r.terms for r in unmet.report(db, channel="kiosk")] == ["xylophone accordéon"]
-    printed = client.post("/slip/print", data={"pathway": staff.pathway.id})
+    printed = client.post("/slip/print", data={"pathway": staff.pathway.id}, headers=origin)
     assert printed.status_code == 200
     code = re.search(r"[A-Z0-9]{3}-[A-Z0-9]{3}", printed.text.split('class="code"')[1]).group(0)
     issued = reports.find(db, code)

@@ -55,6 +55,7 @@ from .console import (
     page,
     require_org,
     session,
+    settings,
     stale_months,
     sync,
     verified,
@@ -119,15 +120,21 @@ def login(request: HTMXRequest, db: NamedDependency[Database], data: FormBody) -
     if not expected or not secrets.compare_digest(expected, form.csrf):
         raise PermissionDeniedException("the form's security token is missing or wrong")
     address = request.client.host if request.client else None
+    config = settings(request)
     try:
-        user = accounts.login(db, form.username, form.password, address=address)
+        user = accounts.login(db, form.username, form.password, address=address,
+                              per_account=config.login_failures_per_account,
+                              per_address=config.login_failures_per_address)
         problem = None if user else "wrong"
     except accounts.Throttled as exc:
         user, problem = None, f"throttled:{exc.minutes}"
     if user is None:
-        return page(request, "staff/login.html", next=_safe_next(form.next),
-                    login_csrf=form.csrf, problem=problem,
-                    status_code=429 if problem.startswith("throttled") else 401)
+        refused = page(request, "staff/login.html", next=_safe_next(form.next),
+                       login_csrf=form.csrf, problem=problem,
+                       status_code=429 if problem.startswith("throttled") else 401)
+        if problem.startswith("throttled"):
+            refused.headers["Retry-After"] = str(int(problem.split(":")[1]) * 60)
+        return refused
     cookie, _ = accounts.open_session(db, user)
     response = Redirect(_safe_next(form.next), status_code=303)
     response.set_cookie(accounts.COOKIE, cookie, httponly=True, samesite="lax", path="/",

@@ -16,7 +16,8 @@ Callers use the package as one namespace (``from orientation import store``;
 - ``accounts``: users, sessions, login failures, API keys, app secrets;
 - ``helpdesk``: kiosk help requests and desk duty;
 - ``followup``: problem reports, issued slips, referral outcomes;
-- ``unmet``: the weekly counters of unmet searches.
+- ``unmet``: the weekly counters of unmet searches;
+- ``limits``: the rate counters every worker shares.
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ from .helpdesk import (
     touch_desk_duty,
     update_help_request,
 )
+from .limits import hit_counter
 from .unmet import add_unmet_search, unmet_search_counts
 from .writes import (
     bulk_create,

@@ -247,3 +247,17 @@ def m060_staff_console(db: Database) -> None:
     )
     db["referral_outcomes"].create_index(["code"])
     db["referral_outcomes"].create_index(["pathway_id"])
+
+
+@migrations()
+def m070_rate_counters(db: Database) -> None:
+    # Request counters shared by every worker process (and every app on the same file): one
+    # row per bucket and fixed window, bumped by one atomic upsert. A bucket names what is
+    # counted and a hash of who (an API key's id, or a hash of an address), never the address
+    # itself; ``expires`` lets any hit prune the windows that are over.
+    db["rate_counters"].create(
+        {"bucket": str, "window_start": int, "expires": int, "count": int},
+        pk=("bucket", "window_start"),
+        not_null={"expires", "count"},
+    )
+    db["rate_counters"].create_index(["expires"])
