@@ -40,11 +40,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("stale_months", 6, "Records not verified by a human for this many months are flagged as stale."),
     Setting("cors_origins", "", "Comma-separated partner origins allowed to call the API from a browser."),
     Setting("rate_limit", 120, "API requests per minute per key or IP address."),
+    Setting("allowed_hosts", "", "Comma-separated host names this site answers to; other Host headers get 400 (empty: localhost, 127.0.0.1, ::1 and the host of public_url; * for any)."),
+    Setting("max_body_kb", 256, "Largest request body accepted, in KiB (larger: 413)."),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}
 #: Settings that must be positive numbers (0 is allowed for rate_limit: no limit).
-POSITIVE = ("kiosk_px_per_mm", "idle_seconds", "idle_warning_seconds", "stale_months")
+POSITIVE = ("kiosk_px_per_mm", "idle_seconds", "idle_warning_seconds", "stale_months",
+            "max_body_kb")
 PRINTERS = ("file", "cups", "escpos")
 
 
