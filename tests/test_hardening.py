@@ -16,7 +16,6 @@ import pytest
 from litestar.testing import TestClient
 
 from api.app import create_app
-from api.security import MAX_JSON_DEPTH, json_depth
 from conftest import TEST_HOST, local_settings
 from orientation import access, accounts, store, writes
 from orientation.errors import PermissionDenied
@@ -129,7 +128,8 @@ def inline_code(html: str) -> list[str]:
 SERVED_TEMPLATES = [p for p in sorted(TEMPLATES.rglob("*.html")) if p.name != "slip_print.html"]
 
 
-@pytest.mark.parametrize("template", SERVED_TEMPLATES, ids=lambda p: p.name)
+@pytest.mark.parametrize("template", SERVED_TEMPLATES,
+                         ids=lambda p: str(p.relative_to(TEMPLATES)))
 def test_templates_have_no_inline_script_style_or_handler(template):
     source = re.sub(r"{#.*?#}", "", template.read_text(encoding="utf-8"), flags=re.DOTALL)
     assert inline_code(source) == []
@@ -241,6 +241,8 @@ def test_too_large_bodies_get_413(db_path, index_dir):
 
 
 def test_json_depth_counts_only_structure():
+    from api.security import MAX_JSON_DEPTH, json_depth
+
     assert json_depth(b'{"a": [1, {"b": [2]}]}') == 0  # few brackets: not even counted
     nested = b"[" * (MAX_JSON_DEPTH + 1) + b"]" * (MAX_JSON_DEPTH + 1)
     assert json_depth(nested) == MAX_JSON_DEPTH + 1
