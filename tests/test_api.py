@@ -399,8 +399,8 @@ def test_cors_for_configured_partners(db_path, index_dir):
 
 
 def test_rate_limit_answers_429_with_retry_after(db_path, index_dir):
-    with TestClient(create_app(db_path, index_dir,
-                                       settings={"rate_limit": 3, "allowed_hosts": TEST_HOST})) as c:
+    settings = {"rate_limit": 3, "allowed_hosts": TEST_HOST}
+    with TestClient(create_app(db_path, index_dir, settings=settings)) as c:
         statuses = [c.get("/api/v1/needs").status_code for _ in range(4)]
         assert statuses == [200, 200, 200, 429]
         limited = c.get("/hsds/")
