@@ -15,16 +15,18 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from litestar import Litestar, get
+from litestar import Litestar, Request, get
 from litestar.di import NamedDependency
 from litestar.datastructures import State
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import OpenAPIRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 from sqlite_utils import Database
 
+from api import security
 from api.hsds import hsds_router
 from api.http import EXCEPTION_HANDLERS
 from api.routes import api_router
@@ -54,6 +56,35 @@ def healthz(db: NamedDependency[Database], index: NamedDependency[SearchIndex]) 
     return {"status": "ok", "counts": store.counts(db), "index_documents": index.doc_count()}
 
 
+class SwaggerDocs(OpenAPIRenderPlugin):
+    """The /schema page: Swagger UI from our own /static/swagger-ui (vendored, see
+    kiosk/static/VENDORED.md), so the docs work offline and under the site's
+    Content-Security-Policy: no CDN, no web font, no inline script or style (Litestar's own
+    plugins load from CDNs and inline their start-up script)."""
+
+    def __init__(self) -> None:
+        super().__init__(path=["/", "/swagger"])
+
+    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
+        title = str(openapi_schema["info"]["title"]).replace("<", "&lt;")
+        return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · API</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/static/swagger-ui/swagger-ui.css">
+<script src="/static/swagger-ui/swagger-ui-bundle.js" defer></script>
+<script src="/static/swagger-ui/docs.js" defer></script>
+</head>
+<body>
+<div id="swagger-ui" data-spec-url="{self.get_openapi_json_route(request)}"></div>
+</body>
+</html>
+""".encode()
+
+
 def openapi_config() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="Orientation",
@@ -64,6 +95,7 @@ def openapi_config() -> OpenAPIConfig:
             "`Authorization: Bearer <key>` or `X-API-Key`). `/hsds`: Open Referral HSDS 3.1 "
             "with the Belgian profile (`/hsds/profile`). Errors are RFC 9457 problem+json."),
         path="/schema",
+        render_plugins=[SwaggerDocs()],
         tags=[Tag(name=name, description=text) for name, text in (
             ("services", "Services: search, details, hours, writes."),
             ("organizations", "Organisations."), ("locations", "Places."),
@@ -111,7 +143,7 @@ def create_app(
         finally:
             app.state.index.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[healthz, api_router, hsds_router, kiosk_router, staff_router,
                         desk_router],
         openapi_config=openapi_config(),
@@ -124,7 +156,12 @@ def create_app(
         state=State({"db_path": Path(db_path), "index_dir": Path(index_dir), "settings": config}),
         template_config=template_config(),
         debug=debug,
+        # The guard below checks the size first; this is Litestar's own limit, kept equal.
+        request_max_body_size=config.max_body_kb * 1024,
     )
+    return security.guard(
+        app, hosts=security.allowed_hosts(config.allowed_hosts, config.public_url),
+        max_body=config.max_body_kb * 1024)
 
 
 def app_from_environment() -> Litestar:

@@ -52,7 +52,9 @@ def _page(request: Request, items: list, page: int, per_page: int, convert) -> R
 
 @get("/", operation_id="hsds_meta", summary="HSDS version, profile and OpenAPI description")
 async def meta(request: Request) -> dict[str, Any]:
-    base = str(request.base_url).rstrip("/")
+    # The public address when it is set; otherwise the request's, whose Host the app's guard
+    # has already checked against allowed_hosts (a forged Host never reaches this line).
+    base = request.app.state.settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
     return {
         "version": hsds.HSDS_VERSION,
         "profile": f"{base}/hsds/profile",

@@ -146,6 +146,46 @@ def organizations_of(db, record: msgspec.Struct) -> list[str | None]:
     return [record.organization_id]
 
 
+def links_of(record: msgspec.Struct | None) -> set[tuple[str, str]]:
+    """The places and people a record points to, as (entity, id): a service's locations,
+    schedule places and contacts, a pathway step's location and contact, a contact's
+    substitutes."""
+    found: set[tuple[str, str]] = set()
+    if isinstance(record, Service):
+        found |= {("location", i) for i in record.location_ids}
+        found |= {("location", s.location_id) for s in record.schedules if s.location_id}
+        found |= {("contact", i) for i in record.contact_ids}
+    elif isinstance(record, Pathway):
+        for step in record.steps:
+            found.add(("contact", step.contact_id))
+            if step.location_id:
+                found.add(("location", step.location_id))
+    elif isinstance(record, Contact):
+        found |= {("contact", a.substitute_id) for a in record.absences if a.substitute_id}
+    return found
+
+
+def _check_links(db, caller: Caller, before: msgspec.Struct | None,
+                 after: msgspec.Struct) -> None:
+    """An editor may link only the places and people of their own organisation.
+
+    Otherwise an editor of A could attach B's contacts and locations to A's services, publish
+    them under A's name, and block B from deleting its own records (a record still in use
+    cannot be deleted). Admins may link across organisations: a permanence held in a CPAS
+    building is a real case, and an admin decides it with both sides. Only links the change
+    adds are checked, so an editor can still edit a service that an admin linked that way.
+    """
+    for entity, record_id in sorted(links_of(after) - links_of(before)):
+        try:
+            owner = store.get(db, entity, record_id).organization_id
+        except NotFound:
+            continue  # an unknown id is reported by validation, with its field
+        if owner != caller.organization_id:
+            raise PermissionDenied(
+                f"an editor key may only link places and contacts of its own organisation "
+                f"({entity} {record_id} belongs to another one)")
+
+
 def check_change(db, caller: Caller, before: msgspec.Struct | None,
                  after: msgspec.Struct | None) -> None:
     """Raise PermissionDenied unless ``caller`` may turn ``before`` into ``after`` (None:
@@ -158,6 +198,8 @@ def check_change(db, caller: Caller, before: msgspec.Struct | None,
         if record is not None:
             orgs += organizations_of(db, record)
     check_write(caller, orgs)
+    if caller.role != "admin" and after is not None:
+        _check_links(db, caller, before, after)
 
 
 def may_change(db, caller: Caller, record: msgspec.Struct) -> bool:

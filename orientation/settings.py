@@ -46,12 +46,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("help_requests_per_10_minutes", 5, "Calls to the desk one client address may make in 10 minutes (0: no limit)."),
     Setting("login_failures_per_account", 5, "Failed staff logins, from anywhere, that lock one account for 15 minutes."),
     Setting("login_failures_per_address", 50, "Failed staff logins, across accounts, that lock one address for 15 minutes (an office behind one NAT shares it)."),
+    Setting("allowed_hosts", "", "Comma-separated host names this site answers to; other Host headers get 400 (empty: localhost, 127.0.0.1, ::1 and the host of public_url; * for any)."),
+    Setting("max_body_kb", 256, "Largest request body accepted, in KiB (larger: 413)."),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}
 #: Settings that must be positive numbers.
 POSITIVE = ("kiosk_px_per_mm", "idle_seconds", "idle_warning_seconds", "stale_months",
-            "login_failures_per_account", "login_failures_per_address")
+            "login_failures_per_account", "login_failures_per_address", "max_body_kb")
 #: Limits where 0 means "no limit"; only a negative count is wrong.
 LIMITS = ("rate_limit", "prints_per_10_minutes", "reports_per_hour", "speech_per_minute",
           "help_requests_per_10_minutes")

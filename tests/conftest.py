@@ -56,9 +56,16 @@ def empty_db(tmp_path):
     database.close()
 
 
+#: The app answers only the hosts it is told (allowed_hosts): here the Host of Litestar's
+#: TestClient and the LiveServer's 127.0.0.1.
+TEST_HOST = "testserver.local, 127.0.0.1, localhost"
+
+
 def local_settings(tmp_path: Path) -> dict:
-    """Settings that write only under the test's tmp_path (slips, spoken audio)."""
-    return {"printer_target": str(tmp_path / "slips"), "speech_dir": str(tmp_path / "speech")}
+    """Settings that write only under the test's tmp_path (slips, spoken audio), for the
+    TestClient's host."""
+    return {"printer_target": str(tmp_path / "slips"), "speech_dir": str(tmp_path / "speech"),
+            "allowed_hosts": TEST_HOST}
 
 
 @pytest.fixture
@@ -190,5 +197,6 @@ def index_dir(seeded_index, tmp_path) -> Path:
 @pytest.fixture
 def api_client(db_path, index_dir, api_keys) -> Iterator[TestClient]:
     """A client of an app without rate limiting (tests send many requests a minute)."""
-    with TestClient(create_app(db_path, index_dir, settings={"rate_limit": 0})) as c:
+    settings = {"rate_limit": 0, "allowed_hosts": TEST_HOST}
+    with TestClient(create_app(db_path, index_dir, settings=settings)) as c:
         yield c

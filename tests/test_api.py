@@ -16,6 +16,7 @@ from litestar.testing import TestClient
 from api.app import create_app
 from orientation import store
 from orientation.models import Location
+from conftest import TEST_HOST
 
 PROBLEM = "application/problem+json"
 #: Examples per operation in the schemathesis run (kept small: the suite must stay quick).
@@ -383,7 +384,8 @@ def test_etag_and_cache_control(api_client, api_keys):
 
 def test_cors_for_configured_partners(db_path, index_dir):
     app = create_app(db_path, index_dir,
-                     settings={"cors_origins": "https://partenaire.example.be"})
+                     settings={"cors_origins": "https://partenaire.example.be",
+                               "allowed_hosts": TEST_HOST})
     with TestClient(app) as client:
         preflight = client.options("/api/v1/services", headers={
             "Origin": "https://partenaire.example.be", "Access-Control-Request-Method": "GET"})
@@ -397,7 +399,8 @@ def test_cors_for_configured_partners(db_path, index_dir):
 
 
 def test_rate_limit_answers_429_with_retry_after(db_path, index_dir):
-    with TestClient(create_app(db_path, index_dir, settings={"rate_limit": 3})) as c:
+    settings = {"rate_limit": 3, "allowed_hosts": TEST_HOST}
+    with TestClient(create_app(db_path, index_dir, settings=settings)) as c:
         statuses = [c.get("/api/v1/needs").status_code for _ in range(4)]
         assert statuses == [200, 200, 200, 429]
         limited = c.get("/hsds/")
@@ -433,7 +436,7 @@ def test_schemathesis_finds_no_server_errors(db_path, index_dir, api_keys, role)
     import schemathesis
     from hypothesis import HealthCheck, given, settings
 
-    app = create_app(db_path, index_dir, settings={"rate_limit": 0})
+    app = create_app(db_path, index_dir, settings={"rate_limit": 0, "allowed_hosts": TEST_HOST})
     with TestClient(app) as client:
         raw = client.get("/schema/openapi.json").json()
     schema = schemathesis.openapi.from_dict(raw)
@@ -487,7 +490,8 @@ def test_keys_from_the_cli(db_path, index_dir, api_keys):
     db = store.connect(db_path)
     assert secret not in json.dumps([list(r.values()) for r in db.query("select * from api_keys")])
     db.close()
-    with TestClient(create_app(db_path, index_dir, settings={"rate_limit": 0})) as client:
+    settings = {"rate_limit": 0, "allowed_hosts": TEST_HOST}
+    with TestClient(create_app(db_path, index_dir, settings=settings)) as client:
         assert client.get("/api/v1/", headers={"X-API-Key": secret}).json()["role"] == "editor"
         key_id = made.output.split()[2]
         revoked = runner.invoke(cli, ["keys", "revoke", "--db", str(db_path), key_id])

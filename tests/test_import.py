@@ -17,6 +17,7 @@ from api.app import create_app
 from hsds_check import check, check_page
 from orientation import export, importer, store
 from orientation.cli import cli
+from conftest import TEST_HOST
 
 DATA = Path(__file__).parent / "data"
 OHANA = DATA / "ohana-sample" / "sample-csv"
@@ -115,7 +116,7 @@ def test_imported_data_through_the_hsds_api(db_path, index_dir):
     importer.load(db, OHANA)
     importer.load(db, HSDS_11)
     db.close()
-    app = create_app(db_path, index_dir, settings={"rate_limit": 0})
+    app = create_app(db_path, index_dir, settings={"rate_limit": 0, "allowed_hosts": TEST_HOST})
     with TestClient(app) as client:
         page = client.get("/hsds/services?per_page=100&page=2").json()
         check_page(page, "service")

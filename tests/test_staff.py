@@ -26,6 +26,7 @@ from kiosk.staff.edit import PATHWAY_MESSAGES, pathway_message
 from orientation import accounts, reports, store, unmet, verification
 from orientation.errors import PATHWAY_REASONS, PathwayInvalid
 from orientation.models import ROLES, Absence
+from conftest import TEST_HOST
 
 PASSWORD = "correct horse battery"
 
@@ -61,7 +62,8 @@ def staff(db_path, tmp_path, index_dir):
                   services=[s.service_id for s in pathway.steps])
     db.close()
     app = create_app(db_path, index_dir,
-                     settings={"printer_target": str(tmp_path / "slips")})
+                     settings={"printer_target": str(tmp_path / "slips"),
+                               "allowed_hosts": TEST_HOST})
     with TestClient(app) as client:
         yield SimpleNamespace(client=client, db_path=db_path, org=orgs[0], other_org=orgs[1],
                               service=service, other_service=other_service, pathway=pathway,
@@ -255,8 +257,8 @@ def test_session_cookie_flags_and_logout(staff):
 
 
 def test_cookie_is_secure_over_https(db_path, tmp_path, staff):
-    with TestClient(create_app(db_path, tmp_path / "index2"),
-                    base_url="https://staff.example") as client:
+    app = create_app(db_path, tmp_path / "index2", settings={"allowed_hosts": "staff.example"})
+    with TestClient(app, base_url="https://staff.example") as client:
         response = login(client, "sam")
         assert response.status_code == 303
         session_cookie = next(h for h in response.headers.get_list("set-cookie")

@@ -26,7 +26,7 @@ from sqlite_utils import Database
 
 from orientation import slip as slips
 from orientation import store, writes
-from orientation.access import may_change, organizations_of
+from orientation.access import Caller, links_of, may_change, organizations_of
 from orientation.errors import (
     InvalidData,
     NotFound,
@@ -400,7 +400,7 @@ def _load(request: Request, db: Database, entity: str, record_id: str,
     return record, record
 
 
-def _choices(db: Database, entity: str, record: Any) -> dict[str, Any]:
+def _choices(db: Database, entity: str, record: Any, who: Caller) -> dict[str, Any]:
     org = getattr(record, "organization_id", None)
     choices: dict[str, Any] = {"days": DAYS, "attending": ATTENDING, "languages": LANGUAGES}
     if entity == "service":
@@ -415,13 +415,20 @@ def _choices(db: Database, entity: str, record: Any) -> dict[str, Any]:
     else:
         orgs = {o.id: o.name for o in store.list_organizations(db)}
         services = store.list_services(db, status="active")
+        # An editor may link only their own organisation's people and places (access.py);
+        # an admin may link any. Links already there (made by an admin) stay on offer.
+        own = None if who.role == "admin" else who.organization_id
+        kept = links_of(record)
         choices.update(
             terms=store.list_terms(db),
             services=[(s.id, f"{s.name} — {orgs.get(s.organization_id, '')}") for s in services],
             contacts=[(c.id, f"{c.name} — {c.role} — {orgs.get(c.organization_id, '')}")
-                      for c in store.list_contacts(db, status="active")],
+                      for c in store.list_contacts(db, status="active")
+                      if own is None or c.organization_id == own or ("contact", c.id) in kept],
             locations=[(loc.id, f"{loc.name} — {orgs.get(loc.organization_id, '')}")
-                       for loc in store.list_locations(db)])
+                       for loc in store.list_locations(db)
+                       if own is None or loc.organization_id == own
+                       or ("location", loc.id) in kept])
     return choices
 
 
@@ -431,7 +438,8 @@ def _edit_page(request: HTMXRequest, db: Database, entity: str, record_id: str,
     stored = None if record_id == "new" else store.get(db, entity, record_id)
     return page(request, f"staff/edit_{entity}.html", entity=entity, record=record,
                 record_id=record_id, stored=stored, problem=problem, saved=saved,
-                rows=ROWS[entity], status_code=status_code, **_choices(db, entity, record))
+                rows=ROWS[entity], status_code=status_code,
+                **_choices(db, entity, record, caller(request)))
 
 
 @get("/edit/{entity:str}/{record_id:str}", sync_to_thread=True, name="staff_edit",
