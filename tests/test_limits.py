@@ -20,7 +20,7 @@ import pytest
 from litestar.testing import TestClient
 
 from api.app import create_app
-from conftest import LiveServer, local_settings
+from conftest import TEST_HOST, LiveServer, local_settings
 from orientation import access, accounts, helpdesk, limits, reports, store
 
 SAME_SITE = {"Origin": "http://testserver.local"}
@@ -348,7 +348,7 @@ def _api_get_paths(app) -> list[tuple[str, bool]]:
 
 @pytest.fixture
 def key_app(db_path, index_dir, api_keys):
-    return create_app(db_path, index_dir, settings={"rate_limit": 0})
+    return create_app(db_path, index_dir, settings={"rate_limit": 0, "allowed_hosts": TEST_HOST})
 
 
 @pytest.fixture
@@ -386,7 +386,8 @@ def test_without_a_key_public_reads_stay_open(key_app):
 
 
 def test_guessing_keys_is_limited_by_address(db_path, index_dir, api_keys):
-    with TestClient(create_app(db_path, index_dir, settings={"rate_limit": 3})) as client:
+    settings = {"rate_limit": 3, "allowed_hosts": TEST_HOST}
+    with TestClient(create_app(db_path, index_dir, settings=settings)) as client:
         _clear_of_window_end(60)
         statuses = [client.get("/api/v1/needs", headers={"X-API-Key": f"ori_guess{n}"})
                     .status_code for n in range(5)]
