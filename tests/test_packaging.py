@@ -25,7 +25,8 @@ from litestar.testing import TestClient
 target = Path(sys.argv[1]).resolve()
 for module in (orientation, api.app, kiosk.public):  # the installed copy, not the checkout
     assert Path(module.__file__).resolve().is_relative_to(target), module.__file__
-with TestClient(api.app.create_app(Path("x.db"), Path("index"))) as client:
+with TestClient(api.app.create_app(Path("x.db"), Path("index"),
+                                   settings={"allowed_hosts": "testserver.local"})) as client:
     home = client.get("/?lang=nl")
     # the compiled Dutch catalogue is found (without it the kiosk falls back to French)
     assert home.status_code == 200 and "Wat hebt u nodig?" in home.text, home.text[:500]
