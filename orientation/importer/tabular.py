@@ -406,6 +406,8 @@ def _number(row: dict, key: str, at: tuple) -> float | None:
     value = row.get(key, "")
     if not value:
         return None
+    if re.fullmatch(r"-?\d+,\d+", value):  # Belgian Excel: a decimal comma ("50,8466")
+        value = value.replace(",", ".")
     try:
         number = float(value)
     except ValueError:
