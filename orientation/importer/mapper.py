@@ -321,8 +321,7 @@ def save_bundle(db: Database, bundle: Bundle, *, source: str, fmt: str,
     ``name`` (the file or folder) is what such a refusal names; ``source`` by default."""
     name = name or source
     if not (bundle.organizations or bundle.services or bundle.pathways):
-        raise InvalidData(f"no organisations or services found in {name}: "
-                          "is it an HSDS/ORUK export?")
+        raise _nothing(name, bundle.skipped)
     writer = _Writer(db, _Mapper(db, source, ours=bundle.ours), actor)
     writer.mapper.skipped += bundle.skipped
     duplicates = list(bundle.duplicates)
@@ -352,11 +351,18 @@ def save_bundle(db: Database, bundle: Bundle, *, source: str, fmt: str,
             payload = {k: v for k, v in data.items() if k != "_at"}
             writer.save("pathway", writer.mapper.convert(Pathway, payload, at), at)
         if not (writer.created or writer.updated):  # raised inside: rolls the terms back
-            skipped = sorted({f"{s.entity}: {s.reason}" for s in writer.mapper.skipped})
-            raise InvalidData(f"nothing to import from {name}: every record was skipped "
-                              f"({'; '.join(skipped) or 'no reason given'})")
+            raise _nothing(name, writer.mapper.skipped)
     return Report(source=source, format=fmt, created=writer.created, updated=writer.updated,
                   skipped=list(dict.fromkeys(writer.mapper.skipped)), duplicates=duplicates)
+
+
+def _nothing(name: str, skipped: list[Skipped]) -> InvalidData:
+    if not skipped:
+        return InvalidData(f"no organisations or services found in {name}: "
+                           "is it an HSDS/ORUK export?")
+    reasons = sorted({f"{s.entity}: {s.reason}" for s in skipped})
+    return InvalidData(f"nothing to import from {name}: every record was skipped "
+                       f"({'; '.join(reasons)})")
 
 
 def _guarded(at: tuple, write: Any, *args: Any) -> None:
