@@ -413,3 +413,17 @@ def test_a_duplicated_id_in_a_csv_package_keeps_the_fuller_row(empty_db, tmp_pat
         "organizations.csv, row 2", ("organizations.csv, row 12",))]
     org = store.get(empty_db, "organization", "1899600a-649c-11e6-8b77-86f30ca893d3")
     assert org.name == "Sanctuary Example City"
+
+
+def test_cli_names_duplicated_ids(db_path, tmp_path):
+    page = json.loads(BRISTOL_PAGE.read_text(encoding="utf-8"))
+    poorer = {**page["content"][1], "description": "", "url": ""}
+    page["content"].append(poorer)  # row 5: the id of row 2, fewer fields filled
+    path = tmp_path / "page.json"
+    path.write_text(json.dumps(page), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["import", "--db", str(db_path), str(path)])
+    assert result.exit_code == 0, result.output
+    assert (f"  duplicate service id {poorer['id']}: kept page.json, row 2 (more fields "
+            "filled), dropped page.json, row 5") in result.output.splitlines()
+    service = store.get_service(store.connect(db_path), poorer["id"])
+    assert service.description and service.url

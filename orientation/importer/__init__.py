@@ -6,7 +6,12 @@ objects as dicts: fully nested organizations and services, taxonomy terms, and o
 ``be_pathways`` — each dict tagged with where it came from (file and row). One mapping
 (``mapper``) then turns those into ``models`` records, which are saved through ``store`` in one
 transaction: the first malformed value stops the import with an error naming file, row and
-field, and the database is left as it was.
+field, and the database is left as it was. A file with nothing to import (``[]``, a taxonomy,
+a feed whose every record is skipped) is refused the same way rather than reported as an
+import of nothing. Files are read as UTF-8, with or without a BOM, else Windows-1252 (Excel on
+a Belgian Windows, with semicolons and decimal commas); a binary file is refused by name. An id
+given twice in one feed keeps its fuller copy, and the report names both rows
+(``bundle.keep_richest`` says why).
 
 Modules: ``hsds_json`` (HSDS JSON and ndjson), ``tabular`` (CSV folders: HSDS 3, HSDS 1.1,
 Ohana), ``oruk`` (Open Referral UK), ``bundle`` (the shared shape and report), ``mapper``
