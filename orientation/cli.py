@@ -331,7 +331,7 @@ def backup(db_path: Path, path: Path):
     from .store.backup import BackupError, backup as backup_db
 
     require_db(db_path)
-    if path.is_dir():
+    if path.is_dir():  # named here, as backup() would, so that the message can say which file
         path = path / f"orientation-{dt.datetime.now():%Y%m%d-%H%M%S}.db"
     try:
         counts = backup_db(db_path, path)
@@ -348,11 +348,15 @@ def restore(db_path: Path, path: Path):
     replaces is kept beside it. Stop the server first."""
     from .store.backup import BackupError, restore as restore_db, verify
 
+    # No require_db here: restoring onto a new machine, where there is no database yet, is
+    # what a restore is for.
     try:
         counts = verify(path)
         kept = restore_db(path, db_path)
-    except (BackupError, OSError) as exc:
+    except BackupError as exc:  # refused before anything was touched
         raise click.ClickException(f"not restored, database unchanged: {exc}") from None
+    except OSError as exc:  # a disk or permission failure part-way: say so, no more
+        raise click.ClickException(f"restore failed: {exc}") from None
     click.echo(f"restored {db_path} from {path}: " + _counts(counts))
     click.echo(f"the previous database is kept at {kept}" if kept
                else "there was no database before")
