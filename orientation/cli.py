@@ -6,6 +6,7 @@ edge, and are passed down explicitly.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -38,7 +39,20 @@ def seed_option(f):
                         help=_HELP["seed_dir"])(f)
 
 
-def open_db(db_path: Path):
+def require_db(db_path: Path) -> None:
+    if not db_path.is_file():
+        raise click.ClickException(
+            f"no database at {db_path}: check --db or {envvar('db')} "
+            "('orientation seed' or 'orientation serve' creates one)")
+
+
+def open_db(db_path: Path, *, create: bool = False):
+    """The database at ``db_path``. Only ``seed``, ``serve`` and ``import --create`` make a new
+    one: elsewhere a missing file is a typo in --db or ORIENTATION_DB, and quietly creating an
+    empty database there would, say, put a partner's new API key where the server never looks.
+    """
+    if not create:
+        require_db(db_path)
     try:
         return store.connect(db_path)
     except Exception as exc:  # sqlite3.DatabaseError: not a database, locked, unwritable…
@@ -58,7 +72,7 @@ def seed(db_path: Path, seed_dir: Path | None):
     """Load (or reload) the seed directory into the database."""
     from . import seed as seeding
 
-    db = open_db(db_path)
+    db = open_db(db_path, create=True)
     try:
         counts = seeding.load(db, seed_dir or seeding.DEFAULT_SEED_DIR)
     except OrientationError as exc:
@@ -70,8 +84,6 @@ def seed(db_path: Path, seed_dir: Path | None):
 @db_option
 def check(db_path: Path):
     """Check every record and pathway; one line per problem, exit 1 if any."""
-    if not db_path.exists():
-        raise click.ClickException(f"no database at {db_path}")
     problems = store.check_all(open_db(db_path))
     for line in problems:
         click.echo(line)
@@ -218,12 +230,13 @@ def users_create(db_path: Path, username: str, role: str, display_name: str | No
     """Create a staff account (the password is asked twice, never shown)."""
     from . import accounts
 
+    db = open_db(db_path)  # before the password prompt: a wrong --db is said at once
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = accounts.create_user(open_db(db_path), username, password, role=role,
+        user = accounts.create_user(db, username, password, role=role,
                                     display_name=display_name,
                                     organization_id=organization_id, actor="cli")
     except OrientationError as exc:
@@ -266,14 +279,25 @@ def users_disable(db_path: Path, username: str):
               help="Input format (default: detected from the file or folder).")
 @click.option("--source", default=None,
               help="Name of the source, kept in source ids (default: file or folder name).")
-def import_(db_path: Path, path: Path, fmt: str | None, source: str | None):
-    """Import HSDS 3 JSON/ndjson, an HSDS 1.x or Ohana CSV folder, or an Open Referral UK
-    feed, in one transaction; importing the same source again updates it."""
+@click.option("--create", is_flag=True,
+              help="Create the database if it does not exist yet (a new directory made "
+                   "from an import).")
+def import_(db_path: Path, path: Path, fmt: str | None, source: str | None, create: bool):
+    """Import HSDS 3 JSON/ndjson, an HSDS 1.x or Ohana CSV folder (UTF-8 or Windows-1252,
+    comma or semicolon), or an Open Referral UK feed or API page, in one transaction;
+    importing the same source again updates it. A repeated id keeps its fuller copy and is
+    reported."""
     from .importer import load
 
+    existed = db_path.exists()
+    db = open_db(db_path, create=create)
     try:
-        report = load(open_db(db_path), path, source=source, fmt=fmt, actor="import")
+        report = load(db, path, source=source, fmt=fmt, actor="import")
     except OrientationError as exc:
+        db.close()
+        if not existed:  # --create made it for this import only: leave no empty database
+            for suffix in ("", "-wal", "-shm"):
+                db_path.with_name(db_path.name + suffix).unlink(missing_ok=True)
         raise click.ClickException(f"nothing imported, database unchanged: {exc}") from None
     for line in report.lines():
         click.echo(line)
@@ -286,16 +310,61 @@ def import_(db_path: Path, path: Path, fmt: str | None, source: str | None):
 @click.option("--output", "-o", type=click.Path(path_type=Path), required=True,
               help="File to write (a folder for csv).")
 @click.option("--complete", is_flag=True,
-              help="Include staff-only lines, confidential addresses and absence reasons "
-                   "(a backup, not for publication).")
+              help="Include staff-only lines, confidential addresses and absence reasons: a "
+                   "complete data export for moving the directory, not for publication. It "
+                   "leaves out accounts, API keys and the audit trail; for backups use "
+                   "'orientation backup'.")
 def export_(db_path: Path, fmt: str, output: Path, complete: bool):
     """Export the directory as an HSDS 3.1 package that imports back unchanged."""
     from .export import export
 
-    if not db_path.exists():
-        raise click.ClickException(f"no database at {db_path}")
     counts = export(open_db(db_path), output, fmt, complete=complete)
     click.echo(f"wrote {output}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+
+
+@cli.command()
+@db_option
+@click.argument("path", type=click.Path(path_type=Path))
+def backup(db_path: Path, path: Path):
+    """Copy the database to PATH (a file, or a folder for a timestamped file) as one
+    consistent snapshot, safe while the server runs: directory, accounts, API keys, history."""
+    from .store.backup import BackupError, backup as backup_db
+
+    require_db(db_path)
+    if path.is_dir():  # named here, as backup() would, so that the message can say which file
+        path = path / f"orientation-{dt.datetime.now():%Y%m%d-%H%M%S}.db"
+    try:
+        counts = backup_db(db_path, path)
+    except (BackupError, OSError) as exc:
+        raise click.ClickException(f"no backup made: {exc}") from None
+    click.echo(f"backed up {db_path} to {path}: " + _counts(counts))
+
+
+@cli.command()
+@db_option
+@click.argument("path", type=click.Path(path_type=Path))
+def restore(db_path: Path, path: Path):
+    """Replace the database with the backup at PATH, after checking it; the database it
+    replaces is kept beside it. Stop the server first."""
+    from .store.backup import BackupError, restore as restore_db, verify
+
+    # No require_db here: restoring onto a new machine, where there is no database yet, is
+    # what a restore is for.
+    try:
+        counts = verify(path)
+        kept = restore_db(path, db_path)
+    except BackupError as exc:  # refused before anything was touched
+        raise click.ClickException(f"not restored, database unchanged: {exc}") from None
+    except OSError as exc:  # a disk or permission failure part-way: say so, no more
+        raise click.ClickException(f"restore failed: {exc}") from None
+    click.echo(f"restored {db_path} from {path}: " + _counts(counts))
+    click.echo(f"the previous database is kept at {kept}" if kept
+               else "there was no database before")
+
+
+def _counts(counts: dict[str, int]) -> str:
+    names = {"audit": "audit entries", "api_keys": "API keys"}
+    return ", ".join(f"{n} {names.get(table, table)}" for table, n in counts.items())
 
 
 def main() -> None:  # pragma: no cover - console entry point

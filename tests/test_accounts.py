@@ -99,6 +99,7 @@ def test_roles_are_ordered_like_the_api(empty_db, user):
 
 def test_users_cli(tmp_path):
     db_path = tmp_path / "cli.db"
+    store.connect(db_path).close()  # `users` refuses a missing database (a mistyped --db)
     runner = CliRunner()
     created = runner.invoke(cli, ["users", "create", "--db", str(db_path), "marc",
                                   "--name", "Marc D.", "--password-stdin"],

@@ -11,7 +11,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from orientation import store
+from orientation import access, store
 from orientation.cli import cli
 
 
@@ -125,3 +125,101 @@ def test_serve_with_a_bad_setting_exits_with_one_line(tmp_path, how):
     assert result.output.splitlines() == [
         "Error: setting idle_seconds (ORIENTATION_IDLE_SECONDS): 'soon' is not a whole number"]
     assert not (tmp_path / "o.db").exists()  # refused before anything was made
+
+
+# --- a mistyped --db never makes a new empty database ---------------------------------------
+
+@pytest.mark.parametrize("args", [
+    ["keys", "create", "--name", "EPN", "--role", "staff"], ["keys", "list"],
+    ["keys", "revoke", "abc"],
+    ["users", "create", "marc", "--password-stdin"], ["users", "list"],
+    ["users", "disable", "marc"],
+    ["import", str(Path(__file__).parent / "data" / "hsds-1.1-sample" / "all_resources")],
+    ["check"], ["export", "-o", "out.json"], ["reindex", "--index-dir", "index"],
+    ["backup", "backup.db"],
+], ids=lambda a: " ".join(a[:2]) if a[0] in ("keys", "users") else a[0])
+def test_commands_refuse_a_missing_database(tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)  # where export -o, reindex and backup would write
+    typo = tmp_path / "orientaton.db"
+    result = CliRunner().invoke(cli, [*args, "--db", str(typo)],
+                                input="a long enough password\n")
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines() == [
+        f"Error: no database at {typo}: check --db or ORIENTATION_DB "
+        "('orientation seed' or 'orientation serve' creates one)"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_import_create_makes_the_database_and_a_failed_one_leaves_none(tmp_path):
+    data = Path(__file__).parent / "data"
+    new = tmp_path / "new.db"
+    failed = CliRunner().invoke(cli, ["import", "--create", "--db", str(new),
+                                      str(data / "open-eligibility" / "oe-sample.json")])
+    assert failed.exit_code == 1, failed.output
+    assert not new.exists()  # refused: no empty database left behind
+    result = CliRunner().invoke(cli, ["import", "--create", "--db", str(new),
+                                      str(data / "hsds-1.1-sample" / "all_resources")])
+    assert result.exit_code == 0, result.output
+    assert "service: 13 new, 0 updated" in result.output
+    assert store.counts(store.connect(new))["service"] == 13
+
+
+def test_seed_creates_a_database(tmp_path):
+    result = CliRunner().invoke(cli, ["seed", "--db", str(tmp_path / "first" / "o.db")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "first" / "o.db").exists()
+
+
+# --- backup and restore ---------------------------------------------------------------------
+
+def test_backup_then_restore_round_trip(db_path, tmp_path):
+    db = store.connect(db_path)
+    counts = store.counts(db)
+    db.close()
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    runner = CliRunner()
+    made = runner.invoke(cli, ["backup", str(folder)], env={"ORIENTATION_DB": str(db_path)})
+    assert made.exit_code == 0, made.output
+    (backup,) = folder.glob("orientation-*.db")
+    assert made.output.startswith(f"backed up {db_path} to {backup}: ")
+    assert f"{counts['service']} services" in made.output
+
+    # a change after the backup, which the restore must undo
+    db = store.connect(db_path)
+    keys = store.list_api_keys(db)
+    access.create_api_key(db, name="EPN Wavre", role="staff", organization_id=None,
+                          actor="test")
+    db.close()
+    restored = runner.invoke(cli, ["restore", "--db", str(db_path), str(backup)])
+    assert restored.exit_code == 0, restored.output
+    kept = next(tmp_path.glob("orientation.db.before-restore-*"))
+    assert restored.output.splitlines()[-1] == f"the previous database is kept at {kept}"
+    db = store.connect(db_path)
+    assert store.counts(db) == counts and store.list_api_keys(db) == keys
+    db.close()
+    assert len(store.list_api_keys(store.connect(kept))) == len(keys) + 1
+    # a backup to a file path names that file
+    again = runner.invoke(cli, ["backup", "--db", str(db_path), str(tmp_path / "copy.db")])
+    assert again.exit_code == 0, again.output
+    assert store.counts(store.connect(tmp_path / "copy.db")) == counts
+
+
+@pytest.mark.parametrize("bad", ["text", "empty-sqlite", "missing"])
+def test_restore_refuses_a_bad_file_and_changes_nothing(db_path, tmp_path, bad):
+    path = tmp_path / "bad.db"
+    if bad == "text":
+        path.write_text("not a database" * 100)
+    elif bad == "empty-sqlite":
+        import sqlite3
+        sqlite3.connect(path).execute("create table t (x)").connection.close()
+    before = db_path.read_bytes()
+    result = CliRunner().invoke(cli, ["restore", "--db", str(db_path), str(path)])
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    message = {"text": "not a database", "empty-sqlite": "not an Orientation database",
+               "missing": "no such file"}[bad]
+    assert result.output.startswith(f"Error: not restored, database unchanged: {path}: "
+                                    f"{message}"), result.output
+    assert db_path.read_bytes() == before
+    assert not list(tmp_path.glob("*.before-restore-*"))

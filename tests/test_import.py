@@ -103,6 +103,17 @@ def test_open_referral_uk_feed(empty_db):
     report = importer.load(empty_db, BRISTOL)
     assert report.created == {"organization": 594, "service": 811}
     assert reasons(report) == {("service", "no name"): 1, ("service", "no organisation"): 6}
+    # The feed gives one id twice: the copy with a description is kept, not the last one,
+    # and the report names both rows.
+    assert report.duplicates == [importer.Duplicate(
+        "service", "2af617e5-4532-bebe-1036-ffdf2e93ce55", "bristol_council.json, row 374",
+        ("bristol_council.json, row 811",))]
+    assert ("  duplicate service id 2af617e5-4532-bebe-1036-ffdf2e93ce55: kept "
+            "bristol_council.json, row 374 (more fields filled), dropped bristol_council.json, "
+            "row 811") in report.lines()
+    yoga = store.get_service(empty_db, "2af617e5-4532-bebe-1036-ffdf2e93ce55")
+    assert yoga.name == "Fishponds Yoga for Fitness & Wellbeing"
+    assert yoga.description.startswith("These yoga classes")
     services = store.list_services(empty_db)
     for service in services:
         assert "<p>" not in service.description  # the feed's HTML became plain text
@@ -257,3 +268,163 @@ def test_official_hsds_31_examples(db):
                        match=r"^service_full.json, field 'latitude': latitude must be between"):
         importer.load(db, examples / "service_full.json")
     assert everything(db) == before
+
+
+# --- wrong input, said plainly --------------------------------------------------------------
+
+EXCEL = DATA / "excel-cp1252" / "package"
+OE_TAXONOMY = DATA / "open-eligibility" / "oe-sample.json"
+BRISTOL_PAGE = DATA / "oruk-bristol" / "bristol_page.json"
+
+
+def refused(db_path: Path, args: list[str]) -> str:
+    """The CLI's one-line refusal of an import, checked to have changed nothing."""
+    db = store.connect(db_path)
+    before, generation = everything(db), store.generation(db)
+    db.close()
+    result = CliRunner().invoke(cli, ["import", "--db", str(db_path), *args])
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.exception  # no traceback
+    lines = result.output.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "Error: nothing imported, database unchanged: "), result.output
+    db = store.connect(db_path)
+    assert everything(db) == before and store.generation(db) == generation
+    db.close()
+    return lines[0]
+
+
+@pytest.mark.parametrize("name, content", [
+    ("empty.json", "{}"), ("list.json", "[]"), ("oe-sample.json", None),
+    ("no-services.json", '{"organizations": [], "services": []}'),
+])
+def test_a_file_with_nothing_to_import_is_refused(db_path, tmp_path, name, content):
+    path = tmp_path / name
+    if content is None:
+        shutil.copy(OE_TAXONOMY, path)  # the Open Eligibility taxonomy: terms, no services
+    else:
+        path.write_text(content, encoding="utf-8")
+    line = refused(db_path, [str(path)])
+    assert line.endswith(f"no organisations or services found in {name}: "
+                         "is it an HSDS/ORUK export?")
+
+
+def test_a_feed_whose_every_record_is_skipped_is_refused(db_path, tmp_path):
+    items = json.loads(BRISTOL.read_text(encoding="utf-8"))[:3]
+    for item in items:
+        item["name"] = ""
+    path = tmp_path / "nameless.json"
+    path.write_text(json.dumps(items), encoding="utf-8")
+    line = refused(db_path, [str(path)])
+    assert "nothing to import from nameless.json: every record was skipped (service: no name)" \
+        in line
+
+
+def test_an_oruk_api_page_is_detected_and_imported(empty_db):
+    page = json.loads(BRISTOL_PAGE.read_text(encoding="utf-8"))
+    assert importer.detect(BRISTOL_PAGE) == "oruk-json"
+    report = importer.load(empty_db, BRISTOL_PAGE)
+    assert report.created == {"organization": 4, "service": 4}
+    assert {s.name for s in store.list_services(empty_db)} == {
+        item["name"] for item in page["content"]}
+    # the same services as in the list feed the page was cut from: same ids
+    assert {s.id for s in store.list_services(empty_db)} == {
+        item["id"] for item in page["content"]}
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-8-sig", "utf-8"])
+def test_a_belgian_excel_csv_package(empty_db, tmp_path, encoding):
+    """Excel on a Belgian Windows saves Windows-1252 with semicolons and decimal commas; "CSV
+    UTF-8" saves the same with a BOM. The file on disk is real cp1252 (see tests/data/README)."""
+    assert "é".encode("cp1252") in (EXCEL / "services.csv").read_bytes()
+    folder = tmp_path / "package"
+    folder.mkdir()
+    for file in EXCEL.iterdir():
+        text = file.read_bytes().decode("cp1252")
+        (folder / file.name).write_bytes(text.encode(encoding))
+    report = importer.load(empty_db, folder)
+    assert report.created == {"organization": 3, "location": 3, "service": 3}
+    services = {s.name: s for s in store.list_services(empty_db)}
+    assert set(services) == {"Consultations de médecine générale",
+                             "Colis et épicerie à prix réduits", "Médiation de dettes"}
+    assert services["Colis et épicerie à prix réduits"].access.cost_description == \
+        "Carte d'accès : 5 € par an"
+    # a quoted cell keeps its semicolon; « » and — come through
+    assert "créanciers; reçu en français" in services["Médiation de dettes"].description
+    assert "« pas à pas »" in services["Médiation de dettes"].description
+    orgs = {o.name for o in store.list_organizations(empty_db)}
+    assert "Service de médiation de dettes — Façade" in orgs
+    locations = {loc.name: loc for loc in store.list_locations(empty_db)}
+    assert locations["Maison médicale — rue du Béguinage"].latitude == 50.8521  # "50,8521"
+    assert locations["Maison médicale — rue du Béguinage"].address.street == \
+        "Rue du Béguinage 12"
+
+
+@pytest.mark.parametrize("name", ["export.json", "export.ndjson", "no-suffix",
+                                  "package/services.csv"])
+def test_a_binary_file_is_refused(db_path, tmp_path, name):
+    archive = shutil.make_archive(str(tmp_path / "archive"), "zip", OHANA)  # a real zip
+    path = tmp_path / name
+    path.parent.mkdir(exist_ok=True)
+    shutil.copy(archive, path)
+    line = refused(db_path, [str(path)])
+    assert f"{Path(name).name}: not a text file (binary data)" in line
+
+
+def test_a_number_where_text_belongs_names_the_field(db_path, tmp_path):
+    items = json.loads(BRISTOL_PAGE.read_text(encoding="utf-8"))["content"]
+    items[1]["name"] = 123
+    oruk = tmp_path / "oruk.json"
+    oruk.write_text(json.dumps(items), encoding="utf-8")
+    assert refused(db_path, [str(oruk)]).endswith(
+        "oruk.json, row 2, field 'name': expected text, found 123")
+
+    hsds = tmp_path / "hsds.json"
+    hsds.write_text(json.dumps({
+        "organizations": [{"id": "o1", "name": "Asbl"}],
+        "services": [{"id": "s1", "organization_id": "o1", "name": 123}]}), encoding="utf-8")
+    assert "hsds.json, row 1, field 'name': Expected `str`, got `int`" in \
+        refused(db_path, [str(hsds)])
+
+
+def test_a_list_where_an_object_belongs_names_the_row(db_path, tmp_path):
+    hsds = tmp_path / "hsds.json"
+    hsds.write_text(json.dumps({
+        "organizations": [{"id": "o1", "name": "Asbl"}],
+        "services": [{"id": "s1", "organization_id": "o1", "name": "Accueil"},
+                     {"id": "s2", "organization_id": "o1", "name": "Repas",
+                      "languages": ["fr", "nl"]}]}), encoding="utf-8")
+    assert "hsds.json, row 2: a value of the wrong kind" in refused(db_path, [str(hsds)])
+
+
+@pytest.mark.parametrize("fmt", ["oruk-json", "hsds-json", "hsds-ndjson"])
+def test_a_file_format_given_a_folder(db_path, fmt):
+    line = refused(db_path, ["--format", fmt, str(OHANA)])
+    assert line.endswith(f"{OHANA}: a folder, and format {fmt} is one file")
+
+
+def test_a_duplicated_id_in_a_csv_package_keeps_the_fuller_row(empty_db, tmp_path):
+    folder = tmp_path / "package"
+    shutil.copytree(HSDS_11, folder)
+    with (folder / "organizations.csv").open("a", encoding="utf-8") as f:
+        f.write("1899600a-649c-11e6-8b77-86f30ca893d3,Sanctuary,,,,,,,,\n")  # row 12
+    report = importer.load(empty_db, folder)
+    assert report.duplicates == [importer.Duplicate(
+        "organization", "1899600a-649c-11e6-8b77-86f30ca893d3",
+        "organizations.csv, row 2", ("organizations.csv, row 12",))]
+    org = store.get(empty_db, "organization", "1899600a-649c-11e6-8b77-86f30ca893d3")
+    assert org.name == "Sanctuary Example City"
+
+
+def test_cli_names_duplicated_ids(db_path, tmp_path):
+    page = json.loads(BRISTOL_PAGE.read_text(encoding="utf-8"))
+    poorer = {**page["content"][1], "description": "", "url": ""}
+    page["content"].append(poorer)  # row 5: the id of row 2, fewer fields filled
+    path = tmp_path / "page.json"
+    path.write_text(json.dumps(page), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["import", "--db", str(db_path), str(path)])
+    assert result.exit_code == 0, result.output
+    assert (f"  duplicate service id {poorer['id']}: kept page.json, row 2 (more fields "
+            "filled), dropped page.json, row 5") in result.output.splitlines()
+    service = store.get_service(store.connect(db_path), poorer["id"])
+    assert service.description and service.url

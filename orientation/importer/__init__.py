@@ -6,7 +6,12 @@ objects as dicts: fully nested organizations and services, taxonomy terms, and o
 ``be_pathways`` — each dict tagged with where it came from (file and row). One mapping
 (``mapper``) then turns those into ``models`` records, which are saved through ``store`` in one
 transaction: the first malformed value stops the import with an error naming file, row and
-field, and the database is left as it was.
+field, and the database is left as it was. A file with nothing to import (``[]``, a taxonomy,
+a feed whose every record is skipped) is refused the same way rather than reported as an
+import of nothing. Files are read as UTF-8, with or without a BOM, else Windows-1252 (Excel on
+a Belgian Windows, with semicolons and decimal commas); a binary file is refused by name. An id
+given twice in one feed keeps its fuller copy, and the report names both rows
+(``bundle.keep_richest`` says why).
 
 Modules: ``hsds_json`` (HSDS JSON and ndjson), ``tabular`` (CSV folders: HSDS 3, HSDS 1.1,
 Ohana), ``oruk`` (Open Referral UK), ``bundle`` (the shared shape and report), ``mapper``
@@ -26,14 +31,14 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from ..errors import InvalidData
-from .bundle import Bundle, ImportFailed, Report, Skipped, read_json
+from .bundle import Bundle, Duplicate, ImportFailed, Report, Skipped, read_json, read_text
 from .hsds_json import read_hsds_json, read_ndjson
 from .mapper import IMPORT_NAMESPACE, NEED_WORDS, save_bundle
-from .oruk import read_oruk
+from .oruk import is_page, read_oruk
 from .tabular import read_tabular
 
-__all__ = ["FORMATS", "IMPORT_NAMESPACE", "NEED_WORDS", "Bundle", "ImportFailed", "Report",
-           "Skipped", "detect", "load", "read"]
+__all__ = ["FORMATS", "IMPORT_NAMESPACE", "NEED_WORDS", "Bundle", "Duplicate", "ImportFailed",
+           "Report", "Skipped", "detect", "load", "read"]
 
 FORMATS = ("hsds-json", "hsds-ndjson", "hsds-csv", "oruk-json")
 
@@ -47,27 +52,34 @@ def detect(path: Path) -> str:
         raise InvalidData(f"{path}: no services.csv or organizations.csv in this folder")
     if not path.exists():
         raise InvalidData(f"{path}: no such file")
-    if path.suffix == ".csv":
+    if path.suffix.lower() == ".csv":
         return detect(path.parent)
-    with path.open(encoding="utf-8-sig") as f:
-        head = f.read(4096).lstrip()
-    if path.suffix in (".ndjson", ".jsonl"):
+    head = read_text(path)[:4096].lstrip()
+    if path.suffix.lower() in (".ndjson", ".jsonl"):
         return "hsds-ndjson"
     if head.startswith("["):
         data = read_json(path)
         first = data[0] if data else {}
-        if isinstance(first, dict) and ("pc_metadata" in first or "deliverable_type" in first
-                                         or "attending_access" in first):
-            return "oruk-json"
-        return "hsds-json"
+        return "oruk-json" if _oruk_item(first) else "hsds-json"
     if head.startswith("{"):
         first_line = head.split("\n", 1)[0]
         try:
             json.loads(first_line)
-            return "hsds-ndjson" if "\n{" in head else "hsds-json"
-        except ValueError:
-            return "hsds-json"
+            if "\n{" in head:
+                return "hsds-ndjson"
+        except (ValueError, RecursionError):
+            pass
+        data = read_json(path)
+        if is_page(data) and (not data["content"] or _oruk_item(data["content"][0])):
+            return "oruk-json"
+        return "hsds-json"
     raise InvalidData(f"{path.name}: not JSON, ndjson or a CSV package")
+
+
+def _oruk_item(item: object) -> bool:
+    """Whether a list item has the fields only Open Referral UK feeds carry."""
+    return isinstance(item, dict) and ("pc_metadata" in item or "deliverable_type" in item
+                                       or "attending_access" in item)
 
 
 def read(path: Path, fmt: str | None = None) -> tuple[str, Bundle]:
@@ -76,6 +88,8 @@ def read(path: Path, fmt: str | None = None) -> tuple[str, Bundle]:
     fmt = fmt or detect(path)
     if fmt not in FORMATS:
         raise InvalidData(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if fmt != "hsds-csv" and path.is_dir():
+        raise InvalidData(f"{path}: a folder, and format {fmt} is one file")
     reader = {"hsds-json": read_hsds_json, "hsds-ndjson": read_ndjson,
               "hsds-csv": lambda p: read_tabular(p if p.is_dir() else p.parent),
               "oruk-json": read_oruk}[fmt]
@@ -88,4 +102,4 @@ def load(db: Database, path: Path, *, source: str | None = None, fmt: str | None
     path = Path(path)
     fmt, bundle = read(path, fmt)
     source = source or (path.name if path.is_dir() else path.stem)
-    return save_bundle(db, bundle, source=source, fmt=fmt, actor=actor)
+    return save_bundle(db, bundle, source=source, fmt=fmt, actor=actor, name=path.name)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .bundle import Bundle, ImportFailed, read_json, tag
+from .bundle import Bundle, ImportFailed, read_json, read_text, tag
 
 
 def read_hsds_json(path: Path) -> Bundle:
@@ -22,7 +22,10 @@ def read_hsds_json(path: Path) -> Bundle:
     if not isinstance(data, dict):
         raise ImportFailed(path.name, None, None, "expected an object or a list")
     if "services" not in data and "organizations" not in data:
-        bundle.services = [tag(data, path.name, None)]  # one service
+        # One service — if it looks like one (HSDS requires both). Anything else (a taxonomy,
+        # a settings file) holds nothing to import, which ``save_bundle`` refuses by name.
+        if "id" in data and "name" in data:
+            bundle.services = [tag(data, path.name, None)]
         return bundle
     for key in ("taxonomy_terms", "organizations", "services", "be_pathways"):
         value = data.get(key, [])
@@ -40,17 +43,20 @@ def read_hsds_json(path: Path) -> Bundle:
 def read_ndjson(path: Path) -> Bundle:
     """One object a line; ``be_type`` (our export) says which kind, services otherwise."""
     bundle = Bundle()
-    with path.open(encoding="utf-8-sig") as f:
-        for n, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except ValueError as exc:
-                raise ImportFailed(path.name, n, None, f"not valid JSON: {exc}") from None
-            kind = obj.pop("be_type", "service") if isinstance(obj, dict) else "service"
-            bundle.ours = bundle.ours or kind != "service"
-            target = {"taxonomy_term": bundle.terms, "organization": bundle.organizations,
-                      "pathway": bundle.pathways}.get(kind, bundle.services)
-            target.append(tag(obj, path.name, n))
+    # split("\n"), not splitlines(): a JSON string may hold U+2028 or other line separators.
+    for n, line in enumerate(read_text(path).split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError as exc:
+            raise ImportFailed(path.name, n, None, f"not valid JSON: {exc}") from None
+        except RecursionError:
+            raise ImportFailed(path.name, n, None, "not valid JSON: nested too deep") from None
+        kind = obj.pop("be_type", "service") if isinstance(obj, dict) else "service"
+        kind = kind if isinstance(kind, str) else "service"
+        bundle.ours = bundle.ours or kind != "service"
+        target = {"taxonomy_term": bundle.terms, "organization": bundle.organizations,
+                  "pathway": bundle.pathways}.get(kind, bundle.services)
+        target.append(tag(obj, path.name, n))
     return bundle

@@ -25,7 +25,7 @@ from ..fields import clean_data, is_email, web_url
 from ..models import (
     Contact, Location, Organization, Pathway, Phone, Schedule, Service, TaxonomyTerm,
 )
-from .bundle import WEEKDAYS, Bundle, ImportFailed, Report, Skipped
+from .bundle import WEEKDAYS, Bundle, ImportFailed, Report, Skipped, keep_richest
 
 IMPORT_NAMESPACE = uuid.UUID("0d6c1f7e-6a43-4a36-9f43-2f7b7d3c9e51")
 PHONE_TYPES = {"voice": "voice", "hotline": "voice", "cell": "voice", "mobile": "voice",
@@ -312,16 +312,26 @@ class _Mapper:
 
 
 def save_bundle(db: Database, bundle: Bundle, *, source: str, fmt: str,
-                actor: str = "import") -> Report:
+                actor: str = "import", name: str | None = None) -> Report:
     """Save every record of ``bundle`` in one transaction and report what was created, updated
-    and skipped; the first malformed value raises ``ImportFailed`` and changes nothing."""
+    and skipped; the first malformed value raises ``ImportFailed`` and changes nothing.
+
+    A bundle with nothing to import (a taxonomy file, ``[]``, a feed whose every record is
+    skipped) is refused too: "imported nothing" reported as a success hides a wrong file.
+    ``name`` (the file or folder) is what such a refusal names; ``source`` by default."""
+    name = name or source
+    if not (bundle.organizations or bundle.services or bundle.pathways):
+        raise _nothing(name, bundle.skipped)
     writer = _Writer(db, _Mapper(db, source, ours=bundle.ours), actor)
     writer.mapper.skipped += bundle.skipped
+    duplicates = list(bundle.duplicates)
+    organizations = keep_richest("organization", bundle.organizations, duplicates)
+    services = keep_richest("service", bundle.services, duplicates)
     # Services nest their organisation, locations and contacts: collect each record once.
     orgs: dict[str, dict] = {}
-    for org in bundle.organizations:
+    for org in organizations:
         orgs.setdefault(str(org.get("id")), org)
-    for svc in bundle.services:
+    for svc in services:
         nested = svc.get("organization")
         if isinstance(nested, dict) and nested.get("id"):
             nested.setdefault("_at", svc["_at"])
@@ -331,17 +341,41 @@ def save_bundle(db: Database, bundle: Bundle, *, source: str, fmt: str,
     with store.transaction(db):
         writer.terms(bundle.terms)
         for data in orgs.values():
-            writer.organization(data)
-        for svc in bundle.services:
-            writer.service(svc, orgs)
+            _guarded(data["_at"], writer.organization, data)
+        for svc in services:
+            _guarded(svc["_at"], writer.service, svc, orgs)
         for contact, at in writer.deferred:
             writer.save("contact", contact, at)
         for data in bundle.pathways:
             at = data["_at"]
             payload = {k: v for k, v in data.items() if k != "_at"}
             writer.save("pathway", writer.mapper.convert(Pathway, payload, at), at)
+        if not (writer.created or writer.updated):  # raised inside: rolls the terms back
+            raise _nothing(name, writer.mapper.skipped)
     return Report(source=source, format=fmt, created=writer.created, updated=writer.updated,
-                  skipped=list(dict.fromkeys(writer.mapper.skipped)))
+                  skipped=list(dict.fromkeys(writer.mapper.skipped)), duplicates=duplicates)
+
+
+def _nothing(name: str, skipped: list[Skipped]) -> InvalidData:
+    if not skipped:
+        return InvalidData(f"no organisations or services found in {name}: "
+                           "is it an HSDS/ORUK export?")
+    reasons = sorted({f"{s.entity}: {s.reason}" for s in skipped})
+    return InvalidData(f"nothing to import from {name}: every record was skipped "
+                       f"({'; '.join(reasons)})")
+
+
+def _guarded(at: tuple, write: Any, *args: Any) -> None:
+    """``write(*args)``, with a value of the wrong kind anywhere in the record (a number where
+    a list of objects belongs, a list where text belongs) reported as an error naming the
+    record's file and row. Why one net rather than a check at each of the mapper's hundred
+    look-ups: JSON from others can take any shape at any depth, and the editor needs to know
+    which record to open, not which line of our code tripped."""
+    try:
+        write(*args)
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+        raise ImportFailed(at[0], at[1], None, "a value of the wrong kind (expected text, a "
+                           f"list or an object): {type(exc).__name__}: {exc}"[:300]) from None
 
 
 class _Writer:

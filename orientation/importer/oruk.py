@@ -1,4 +1,6 @@
-"""Open Referral UK JSON list feeds: services with their organisation, nothing nested."""
+"""Open Referral UK JSON list feeds: services with their organisation, nothing nested. A feed
+is either one page of the API (``{"content": [...], "totalElements": N, ...}``, Spring's page
+shape) or the items of several pages in one list (how the Bristol file was harvested)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .bundle import Bundle, ImportFailed, Skipped, read_json, tag
+from .bundle import Bundle, ImportFailed, Skipped, read_json, tag, text
 
 
 def read_oruk(path: Path) -> Bundle:
@@ -15,11 +17,14 @@ def read_oruk(path: Path) -> Bundle:
     bundle = Bundle()
     orgs: dict[str, dict] = {}
     items = read_json(path)
+    if is_page(items):
+        items = items["content"]
     if not isinstance(items, list):
-        raise ImportFailed(path.name, None, None, "expected a list of services")
+        raise ImportFailed(path.name, None, None, "expected a list of services or a page "
+                           "of them ({\"content\": [...]})")
     for n, item in enumerate(items, start=1):
         tag(item, path.name, n)
-        name = (item.get("name") or "").strip()
+        name = text(item, "name").strip()
         org = item.get("organization")
         if not name:
             bundle.skipped.append(Skipped("service", str(item.get("id")), "no name"))
@@ -27,20 +32,29 @@ def read_oruk(path: Path) -> Bundle:
         if not isinstance(org, dict) or not org.get("id"):
             bundle.skipped.append(Skipped("service", str(item.get("id")), "no organisation"))
             continue
-        if org["id"] not in orgs:
-            orgs[org["id"]] = {"id": org["id"], "name": org.get("name") or name,
-                               "description": _text(org.get("description")),
-                               "website": org.get("url") or None, "_at": (path.name, n)}
-        meta = item.get("pc_metadata") or {}
+        org["_at"] = (path.name, n)
+        org_id = text(org, "id") if not isinstance(org["id"], int) else str(org["id"])
+        if org_id not in orgs:
+            orgs[org_id] = {"id": org_id, "name": text(org, "name") or name,
+                            "description": _text(text(org, "description")),
+                            "website": text(org, "url") or None, "_at": (path.name, n)}
+        meta = item.get("pc_metadata")
+        meta = {**meta, "_at": (path.name, n)} if isinstance(meta, dict) else {}
         bundle.services.append({
-            "id": item.get("id"), "organization_id": org["id"], "name": name,
-            "description": _text(item.get("description")), "url": item.get("url") or None,
-            "email": item.get("email") or None, "status": item.get("status") or "active",
-            "fees_description": item.get("fees") or None,
-            "assured_date": item.get("assured_date") or meta.get("date_assured"),
-            "_attending": item.get("attending_type"), "_at": (path.name, n)})
+            "id": item.get("id"), "organization_id": org_id, "name": name,
+            "description": _text(text(item, "description")), "url": text(item, "url") or None,
+            "email": text(item, "email") or None, "status": text(item, "status") or "active",
+            "fees_description": text(item, "fees") or None,
+            "assured_date": text(item, "assured_date") or text(meta, "date_assured") or None,
+            "_attending": text(item, "attending_type"), "_at": (path.name, n)})
     bundle.organizations = list(orgs.values())
     return bundle
+
+
+def is_page(data: Any) -> bool:
+    """Whether ``data`` is one page of an ORUK API answer (Spring's page shape)."""
+    return isinstance(data, dict) and isinstance(data.get("content"), list) and (
+        "totalElements" in data or "totalPages" in data)
 
 
 def _text(value: Any) -> str:

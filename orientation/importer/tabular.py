@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
 
-from .bundle import WEEKDAYS, Bundle, ImportFailed, Skipped, read_json, tag
+from .bundle import WEEKDAYS, Bundle, ImportFailed, Skipped, read_json, read_text, tag
 
 LANGUAGE_CODES = {"english": "en", "spanish": "es", "french": "fr", "dutch": "nl",
                   "arabic": "ar", "german": "de", "chinese": "zh", "tagalog": "tl",
@@ -79,7 +81,8 @@ class _Package:
         self.service_langs = _by(self.languages, "service_id")
         self.sal_by_service = _by(self.links, "service_id")
         self.attrs_by = _by(self.attributes, "link_id")
-        self.org_rows = {row["id"]: (n, row) for n, row in self.orgs}
+        org_file = name_of(folder, "organizations.csv")
+        self.org_rows = {_id(row, (org_file, n)): (n, row) for n, row in self.orgs}
         self.sched_file = name_of(folder, "schedules.csv", "regular_schedules.csv")
         services_out = []
         for n, row in self.services:
@@ -111,7 +114,7 @@ class _Package:
                 if row.get(key):
                     term[key] = _cell_json(row, key, term["_at"])
             term["be_pictogram"] = row.get("be_pictogram") or None
-            term["be_position"] = int(row["be_position"]) if row.get("be_position") else 0
+            term["be_position"] = int(_number(row, "be_position", term["_at"]) or 0)
             self.bundle.terms.append(term)
 
     def read_phones(self) -> dict[str, dict[str, list]]:
@@ -152,6 +155,7 @@ class _Package:
         at_file = name_of(self.folder, "locations.csv")
         for n, row in self.locations:
             at = (at_file, n)
+            _id(row, at)
             loc = {"id": row["id"], "organization_id": row.get("organization_id"),
                    "name": row.get("name") or "", "description": row.get("description") or None,
                    "transportation": row.get("transportation") or None,
@@ -215,7 +219,8 @@ class _Package:
         organisation."""
         at = (name_of(self.folder, "services.csv"), n)
         sid = row.get("id")
-        location_ids = [r["location_id"] for _, r in self.sal_by_service.get(sid, [])]
+        location_ids = [r["location_id"] for _, r in self.sal_by_service.get(sid, [])
+                        if r.get("location_id")]
         if row.get("location_id"):  # Ohana: a service belongs to one location
             location_ids.insert(0, row["location_id"])
         location_ids = [x for x in dict.fromkeys(location_ids) if x in self.locs]
@@ -326,7 +331,9 @@ class _Package:
 
     def read_organizations(self) -> None:
         at_file = name_of(self.folder, "organizations.csv")
-        for oid, (n, row) in self.org_rows.items():
+        # Every row, a repeated id included: ``save_bundle`` keeps the fuller copy and says so.
+        for n, row in self.orgs:
+            oid = row["id"]
             org = {"id": oid, "name": row.get("name") or "", "description":
                    row.get("description") or "",
                    "alternate_name": row.get("alternate_name") or None,
@@ -348,18 +355,32 @@ class _Package:
 
 
 def _rows(folder: Path, *names: str) -> Rows:
-    """Rows of the first CSV that exists among ``names``, with spreadsheet row numbers."""
+    """Rows of the first CSV that exists among ``names``, with spreadsheet row numbers.
+
+    Comma or semicolon, UTF-8 or Windows-1252: Excel on a Belgian or French Windows saves
+    "CSV" with semicolons (the comma is the decimal separator there) in Windows-1252."""
     for name in names:
         path = folder / name
         if path.exists():
-            with path.open(encoding="utf-8-sig", newline="") as f:
-                try:
-                    return [(n, {k.strip().lower(): (v or "").strip()
-                                 for k, v in row.items() if k})
-                            for n, row in enumerate(csv.DictReader(f), start=2)]
-                except csv.Error as exc:
-                    raise ImportFailed(name, None, None, f"not valid CSV: {exc}") from None
+            content = read_text(path)
+            header = content.split("\n", 1)[0]
+            delimiter = ";" if header.count(";") > header.count(",") else ","
+            reader = csv.DictReader(io.StringIO(content, newline=""), delimiter=delimiter)
+            try:
+                return [(n, {k.strip().lower(): v.strip() if isinstance(v, str) else ""
+                             for k, v in row.items() if k})
+                        for n, row in enumerate(reader, start=2)]
+            except csv.Error as exc:
+                raise ImportFailed(name, reader.line_num or None, None,
+                                   f"not valid CSV: {exc}") from None
     return []
+
+
+def _id(row: dict, at: tuple) -> str:
+    """The row's id, which the rows of other files refer to: required."""
+    if not row.get("id"):
+        raise ImportFailed(at[0], at[1], "id", "missing id")
+    return row["id"]
 
 
 def _by(rows: Rows, key: str) -> dict[str, Rows]:
@@ -385,10 +406,15 @@ def _number(row: dict, key: str, at: tuple) -> float | None:
     value = row.get(key, "")
     if not value:
         return None
+    if re.fullmatch(r"-?\d+,\d+", value):  # Belgian Excel: a decimal comma ("50,8466")
+        value = value.replace(",", ".")
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
-        raise ImportFailed(at[0], at[1], key, f"{value!r} is not a number") from None
+        number = math.nan
+    if not math.isfinite(number):  # "nan" and "inf" parse as floats, and are no coordinate
+        raise ImportFailed(at[0], at[1], key, f"{value!r} is not a number")
+    return number
 
 
 def _date(value: str | None) -> dt.date | None:
