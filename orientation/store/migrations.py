@@ -247,3 +247,15 @@ def m060_staff_console(db: Database) -> None:
     )
     db["referral_outcomes"].create_index(["code"])
     db["referral_outcomes"].create_index(["pathway_id"])
+
+
+@migrations()
+def m070_service_areas_and_roles(db: Database) -> None:
+    # Where a service is competent (HSDS service_areas) and the roles it fills ("cpas",
+    # "emploi", "baj"), as JSON columns of the service like its other value objects; a pathway
+    # step may name a role, resolved from the person's commune, and a pathway may name the
+    # communes it covers. Old rows read as "no areas, no role": nothing changes for them.
+    for table, column in (("services", "areas"), ("services", "acts_as"),
+                          ("pathways", "communes"), ("pathway_steps", "role")):
+        if column not in db[table].columns_dict:
+            db[table].add_column(column, str)
