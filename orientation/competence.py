@@ -109,7 +109,7 @@ def _nearest(service: Service, commune: str,
 def pick(role: str, commune: str, candidates: Iterable[Service],
          locations: Mapping[str, Location], contacts: Mapping[str, Contact]) -> Referral | None:
     """The competent service for ``role`` in ``commune`` among ``candidates``, with its nearest
-    place and its first active contact (None when no active service fills the role there).
+    place and its contact (None when no active service fills the role there).
 
     The most precise area wins: the CPAS of the commune before a regional service; between
     equals, the name decides, so the answer never depends on the order of the database.
@@ -122,8 +122,11 @@ def pick(role: str, commune: str, candidates: Iterable[Service],
     if not fitting:
         return None
     service = min(fitting, key=lambda s: (_precision(s, canonical), s.name, s.id))
-    contact = next((contacts[i] for i in service.contact_ids
-                    if i in contacts and contacts[i].status == "active"), None)
+    # The first active person who answers a public phone, else the first active one: the
+    # service lists its main contact first, but a slip needs someone a person can call.
+    active = [contacts[i] for i in service.contact_ids
+              if i in contacts and contacts[i].status == "active"]
+    contact = next((c for c in active if c.public_phones()), active[0] if active else None)
     return Referral(service, _nearest(service, canonical, locations), contact)
 
 

@@ -76,32 +76,25 @@ def _reachable(contact: Contact, service: Service) -> bool:
         s.attending_type == "walk_in" for s in service.schedules)
 
 
-def validate_roles(pathway: Pathway, services: Mapping[str, Service],
+def validate_roles(pathway: Pathway,
                    referrals: Mapping[tuple[str, str], Referral | None]) -> None:
     """Raise PathwayInvalid unless every step with a role can send every person it is for to
     the right place.
 
     ``referrals`` maps (role, commune) to where the role sends a person of that commune (see
-    ``competence.referrals``), for every commune the pathway covers. A role step's default
-    service must itself fill the role; in each covered commune the role must resolve to an
-    active service with an active named contact, reachable by a public phone or at walk-in
-    hours (a person sent there on their own must find someone).
+    ``competence.referrals``), for every commune the pathway covers. In each, the role must
+    resolve to an active service with an active named contact, reachable by a public phone or
+    at walk-in hours: a person sent there on their own must find someone. (The step's default
+    service, shown when the commune is unknown, is checked like any step's.)
     """
     label = pathway.need
     for n, step in enumerate(pathway.steps, start=1):
         if step.role is None:
             continue
-        default = services.get(step.service_id)
-        if default is not None and step.role not in default.acts_as:
-            raise PathwayInvalid(label, n, "role-default", role=step.role, service=default.name)
         for (role, commune), found in referrals.items():
-            if role != step.role:
-                continue
-            if found is None:
+            if role == step.role and (found is None or found.contact is None
+                                      or not _reachable(found.contact, found.service)):
                 raise PathwayInvalid(label, n, "role-unresolved", role=role, commune=commune)
-            if found.contact is None or not _reachable(found.contact, found.service):
-                raise PathwayInvalid(label, n, "role-unreachable", role=role, commune=commune,
-                                     service=found.service.name)
 
 
 def substitute_ids(pathway: Pathway, contacts: Mapping[str, Contact], *,

@@ -94,7 +94,7 @@ def validate_pathway(db: Database, pathway: Pathway, *, today: dt.date | None = 
                        rules.substitute_ids(pathway, contacts, today=today) - contacts.keys())
     rules.validate_pathway(pathway, services, contacts, today=today)
     if any(step.role for step in pathway.steps):
-        rules.validate_roles(pathway, services, competence.referrals(db, pathway))
+        rules.validate_roles(pathway, competence.referrals(db, pathway))
 
 
 def _revalidate_pathways(db: Database, pathway_ids: Iterable[str]) -> None:
