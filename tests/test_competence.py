@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from orientation import communes, competence, hsds, store
-from orientation.errors import PathwayInvalid
+from orientation.errors import InvalidData, PathwayInvalid
 from orientation.models import Area, Pathway, PathwayStep, Service, slug_id
 
 replace = msgspec.structs.replace
@@ -209,3 +209,15 @@ def test_hsds_publishes_service_areas(db):
     assert data["be_acts_as"] == ["cpas"]
     actiris = hsds.service_areas(store.get_service(db, sid("actiris-inscription")))
     assert [a["name"] for a in actiris] == ["Région de Bruxelles-Capitale"]
+
+
+def test_areas_and_communes_name_places_the_directory_knows(db):
+    ixelles = store.get_service(db, sid("cpas-ixelles-social"))
+    for area in (Area(kind="commune", name="Atlantis"), Area(kind="region", name="mars")):
+        with pytest.raises(InvalidData) as caught:
+            store.save(db, replace(ixelles, areas=[area]), actor="test")
+        assert caught.value.field == "areas[0]"
+    pathway = store.get_pathway(db, slug_id("pathway", "perte-emploi-bruxelles"))
+    with pytest.raises(InvalidData) as caught:
+        store.save(db, replace(pathway, communes=["Ixelles", "Atlantis"]), actor="test")
+    assert caught.value.field == "communes[1]"

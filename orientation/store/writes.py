@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 import msgspec
 from sqlite_utils import Database
 
-from .. import competence, hours, rules
+from .. import communes, competence, hours, rules
 from ..errors import Conflict, InvalidData, NotFound, PathwayInvalid
 from ..fields import check_record
 from ..models import Contact, Location, Organization, Pathway, Service, TaxonomyTerm
@@ -69,6 +69,17 @@ def _check_dates(items, field: str) -> None:
     for i, item in enumerate(items):
         if item.date_to < item.date_from:
             raise InvalidData(f"{field}[{i}]: date_to is before date_from",
+                              field=f"{field}[{i}]")
+
+
+def _check_areas(areas, field: str = "areas") -> None:
+    """A commune area names a commune the directory knows, a region area a known region."""
+    for i, area in enumerate(areas):
+        known = (communes.commune(area.name) is not None if area.kind == "commune"
+                 else area.name in competence.REGION_COMMUNES if area.kind == "region"
+                 else True)
+        if not known:
+            raise InvalidData(f"{field}[{i}]: unknown {area.kind} {area.name!r}",
                               field=f"{field}[{i}]")
 
 
@@ -215,6 +226,7 @@ def save_service(db: Database, service: Service, *, actor: str) -> Service:
             require(db, entity, value, f"{field}[{i}]")
     _check_schedules(service.schedules, "schedules")
     _check_dates(service.closures, "closures")
+    _check_areas(service.areas)
     for i, row in enumerate(service.schedules):
         if row.location_id is not None and row.location_id not in service.location_ids:
             raise InvalidData(f"schedules[{i}].location_id is not a location of this service",
@@ -249,6 +261,9 @@ def save_pathway(db: Database, pathway: Pathway, *, actor: str) -> Pathway:
     check_id(pathway.id)
     for i, term in enumerate(pathway.themes):
         require(db, "taxonomy_term", term, f"themes[{i}]")
+    for i, name in enumerate(pathway.communes):
+        if communes.commune(name) is None:
+            raise InvalidData(f"communes[{i}]: unknown commune {name!r}", field=f"communes[{i}]")
     if pathway.status == "active":
         validate_pathway(db, pathway)
 
