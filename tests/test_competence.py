@@ -11,7 +11,7 @@ import pytest
 
 from orientation import communes, competence, hsds, store
 from orientation.errors import InvalidData, PathwayInvalid
-from orientation.models import Area, Pathway, PathwayStep, Service, slug_id
+from orientation.models import Area, Pathway, Service, slug_id
 
 replace = msgspec.structs.replace
 
