@@ -63,6 +63,9 @@ PATHWAY_REASONS: dict[str, str] = {
     "unreachable-end": ("the last step must end with a person reachable by phone or at "
                         "walk-in hours: {contact!r} has no public phone and {service!r} "
                         "has no walk-in hours"),
+    "role-unresolved": ("no active service with a named contact reachable by phone or at "
+                        "walk-in hours acts as {role!r} for {commune}, a commune the pathway "
+                        "covers"),
 }
 
 

@@ -77,6 +77,14 @@ PROFILE: dict[str, Any] = {
         "service.be_closures": "Exceptional closures: date_from, date_to, reason.",
         "service.be_open_on_public_holidays": "Open on Belgian public holidays.",
         "service.be_pathways": "Referral pathways that use the service: id, need, step.",
+        "service.be_acts_as": "Roles the service fills for its service_areas: cpas (the CPAS "
+                              "of the commune), emploi (the regional employment office), baj "
+                              "(the legal aid office of the judicial district).",
+        "service_area.be_kind": "commune, region or country: what be_code names.",
+        "service_area.be_code": "The commune's name, the region (bruxelles, wallonie, "
+                                "brabant-wallon, flandre) or Belgique.",
+        "service_area.be_residents_only": "Only for people who live (or, without a home "
+                                          "address, stay) in the area.",
         "contact.be_role": "What the person does, in plain words.",
         "contact.be_languages": "Languages the person speaks (ISO 639-1).",
         "contact.be_absence": "Current or next absence: date_from, date_to, substitute_id.",
@@ -280,6 +288,21 @@ def contact(c: Contact, *, caller: Caller = ANONYMOUS, service_id: str | None = 
 # --- services -------------------------------------------------------------------------------
 
 
+_REGION_NAMES = {"bruxelles": "Région de Bruxelles-Capitale", "wallonie": "Wallonie",
+                 "brabant-wallon": "Brabant wallon", "flandre": "Flandre"}
+
+
+def service_areas(s: Service) -> list[dict[str, Any]]:
+    """The HSDS service_areas of a service: where it is competent, and for whom."""
+    rule = ("Seulement pour les personnes qui habitent dans cette zone, ou qui y séjournent "
+            "sans adresse." if s.access.residents_only else "Service ouvert aux habitants de "
+            "cette zone.")
+    return [{"id": _id(s.id, "area", a.kind, a.name), "service_id": s.id,
+             "name": _REGION_NAMES.get(a.name, a.name) if a.kind == "region" else a.name,
+             "description": rule, "be_kind": a.kind, "be_code": a.name,
+             "be_residents_only": s.access.residents_only} for a in s.areas]
+
+
 def _access_text(service: Service) -> str | None:
     a = service.access
     ways = [text for flag, text in ((a.walk_in, "Sans rendez-vous."),
@@ -334,6 +357,7 @@ def service_full(db: Database, s: Service, *, caller: Caller = ANONYMOUS,
         for loc_id in s.location_ids
     ]
     data["languages"] = [language(code, s.id, "service_id") for code in s.languages]
+    data["service_areas"] = service_areas(s)
     data["required_documents"] = [
         {"id": _id(s.id, "document", doc), "service_id": s.id, "document": doc}
         for doc in s.access.documents]
@@ -347,6 +371,7 @@ def service_full(db: Database, s: Service, *, caller: Caller = ANONYMOUS,
     data.update(_clean({
         "be_translations": msgspec.to_builtins(s.translations) or None,
         "be_keywords": s.keywords or None,
+        "be_acts_as": list(s.acts_as) or None,
         "be_hours": hours.describe(s.schedules) or None,
         "be_open_now": current is not None,
         "be_next_opening": upcoming.start.isoformat() if upcoming and not current else None,

@@ -41,6 +41,12 @@ LANGUAGES = ("fr", "nl", "en", "ar")
 #: staff reads staff-only lines; an editor writes their own organisation's records; admin all.
 Role = Literal["staff", "editor", "admin"]
 ROLES = ("staff", "editor", "admin")
+#: What a pathway step can name instead of one service, resolved from the person's commune by
+#: ``orientation.competence``: the CPAS of their commune, their region's employment office, the
+#: legal aid office (BAJ) of their judicial district.
+ReferralRole = Literal["cpas", "emploi", "baj"]
+REFERRAL_ROLES = ("cpas", "emploi", "baj")
+AreaKind = Literal["commune", "region", "country"]
 
 
 class Base(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -180,6 +186,15 @@ class Contact(Base, kw_only=True):
         return next((a for a in self.absences if a.date_from <= day <= a.date_to), None)
 
 
+class Area(Base, kw_only=True):
+    """Where a service is competent, an HSDS ``service_area``: a commune (its name as in
+    ``orientation.communes``), a region ("bruxelles", "wallonie", "brabant-wallon",
+    "flandre") or the whole country (``name`` is then "Belgique")."""
+
+    kind: AreaKind
+    name: str
+
+
 class AccessRules(Base, kw_only=True):
     walk_in: bool = False
     appointment: bool = False
@@ -189,6 +204,9 @@ class AccessRules(Base, kw_only=True):
     cost_description: str | None = None
     audience: str | None = None
     eligibility: str | None = None
+    # Only for people who live (or, without a home address, stay) in the service's areas: a
+    # CPAS, a regional employment office. Sending anyone else there is a wasted trip.
+    residents_only: bool = False
 
 
 class DigitalRequirement(Base, kw_only=True):
@@ -225,6 +243,11 @@ class Service(Base, kw_only=True):
     closures: list[Closure] = []
     open_on_public_holidays: bool = False
     translations: dict[str, Translation] = {}
+    # Where the service is competent (empty: not stated, anywhere); see orientation.competence.
+    areas: list[Area] = []
+    # The roles this service fills for its areas ("cpas" on a CPAS's general social desk):
+    # declared by an editor, never guessed from a name or keyword.
+    acts_as: list[ReferralRole] = []
     status: Status = "active"
     assured_date: dt.date | None = None
     assured_by: str | None = None
@@ -237,7 +260,10 @@ class Service(Base, kw_only=True):
 
 
 class PathwayStep(Base, kw_only=True):
+    # With a role, ``service_id`` (and its location and contact) is the default, shown when the
+    # person's commune is unknown; otherwise the role's competent service takes its place.
     service_id: str
+    role: ReferralRole | None = None
     location_id: str | None = None
     contact_id: str
     action: str
@@ -258,6 +284,9 @@ class Pathway(Base, kw_only=True):
     summary: str | None = None
     themes: list[str] = []  # taxonomy term ids
     region: Literal["bruxelles", "brabant-wallon", "both"] = "both"
+    # The communes the pathway is for, when not all of its region's: every role of its steps
+    # must resolve for each of them (orientation.competence.covered_communes).
+    communes: list[str] = []
     steps: list[PathwayStep]
     translations: dict[str, PathwayTranslation] = {}
     status: Status = "active"

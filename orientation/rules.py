@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
+from .competence import Referral
 from .errors import PathwayInvalid
 from .models import Contact, Pathway, Service
 
@@ -68,6 +69,32 @@ def validate_pathway(pathway: Pathway, services: Mapping[str, Service],
             if not contact.public_phones() and not walk_in:
                 raise PathwayInvalid(label, n, "unreachable-end", contact=contact.name,
                                      service=service.name)
+
+
+def _reachable(contact: Contact, service: Service) -> bool:
+    return bool(contact.public_phones()) or any(
+        s.attending_type == "walk_in" for s in service.schedules)
+
+
+def validate_roles(pathway: Pathway,
+                   referrals: Mapping[tuple[str, str], Referral | None]) -> None:
+    """Raise PathwayInvalid unless every step with a role can send every person it is for to
+    the right place.
+
+    ``referrals`` maps (role, commune) to where the role sends a person of that commune (see
+    ``competence.referrals``), for every commune the pathway covers. In each, the role must
+    resolve to an active service with an active named contact, reachable by a public phone or
+    at walk-in hours: a person sent there on their own must find someone. (The step's default
+    service, shown when the commune is unknown, is checked like any step's.)
+    """
+    label = pathway.need
+    for n, step in enumerate(pathway.steps, start=1):
+        if step.role is None:
+            continue
+        for (role, commune), found in referrals.items():
+            if role == step.role and (found is None or found.contact is None
+                                      or not _reachable(found.contact, found.service)):
+                raise PathwayInvalid(label, n, "role-unresolved", role=role, commune=commune)
 
 
 def substitute_ids(pathway: Pathway, contacts: Mapping[str, Contact], *,

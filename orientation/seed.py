@@ -22,6 +22,7 @@ from .models import (
     AccessRules,
     Accessibility,
     Address,
+    Area,
     Closure,
     Contact,
     DigitalRequirement,
@@ -98,6 +99,19 @@ def _schedules(items: list[dict] | None, owner: str) -> list[Schedule]:
             note=s.get("note"),
         ))
     return rows
+
+
+def _areas(items: list[dict] | None) -> list[Area]:
+    """``[{commune: Ixelles}, {region: bruxelles}, {country: Belgique}]``: one key each."""
+    areas = []
+    for item in items or []:
+        if not isinstance(item, dict) or len(item) != 1:
+            raise ValueError(f"an area is one of commune:, region: or country:, not {item!r}")
+        [(kind, name)] = item.items()
+        if kind not in ("commune", "region", "country"):
+            raise ValueError(f"unknown area kind {kind!r}")
+        areas.append(Area(kind=kind, name=str(name)))
+    return areas
 
 
 def _terms(data: dict) -> list[TaxonomyTerm]:
@@ -186,6 +200,7 @@ def _organization(data: dict) -> tuple[Organization, list[Location], list[Contac
                 cost_free=cost == "free",
                 cost_description=None if cost == "free" else str(cost),
                 audience=access.get("audience"), eligibility=access.get("eligibility"),
+                residents_only=bool(access.get("residents_only", False)),
             ),
             digital=DigitalRequirement(level=digital.get("level", "none"),
                                        what=digital.get("what", []), note=digital.get("note")),
@@ -195,6 +210,7 @@ def _organization(data: dict) -> tuple[Organization, list[Location], list[Contac
             open_on_public_holidays=bool(s.get("open_on_public_holidays", False)),
             translations={lang: msgspec.convert(t, Translation)
                           for lang, t in (s.get("translations") or {}).items()},
+            areas=_areas(s.get("areas")), acts_as=s.get("acts_as", []),
             status=s.get("status", "active"),
             assured_date=_date(s.get("assured_date")), assured_by=s.get("assured_by"),
         ))
@@ -205,10 +221,10 @@ def _pathway(data: dict) -> Pathway:
     return Pathway(
         id=slug_id("pathway", data["id"]), need=data["need"], summary=data.get("summary"),
         themes=[slug_id("term", t) for t in data.get("themes", [])],
-        region=data.get("region", "both"),
+        region=data.get("region", "both"), communes=_strings(data.get("communes")),
         steps=[
             PathwayStep(
-                service_id=slug_id("service", st["service"]),
+                service_id=slug_id("service", st["service"]), role=st.get("role"),
                 location_id=slug_id("location", st["location"]) if st.get("location") else None,
                 contact_id=slug_id("contact", st["contact"]), action=st["action"],
                 bring=_strings(st.get("bring")), fallback=st.get("fallback"),

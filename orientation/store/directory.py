@@ -60,7 +60,7 @@ def _pathway_links(db: Database, pathway_id: str) -> dict[str, Any]:
     steps = [
         {**row, "bring": json.loads(row["bring"] or "[]")}
         for row in db.query(
-            "select service_id, location_id, contact_id, action, bring, fallback "
+            "select service_id, role, location_id, contact_id, action, bring, fallback "
             "from pathway_steps where pathway_id = ? order by position", [pathway_id]
         )
     ]
@@ -215,12 +215,29 @@ def pathways_using(db: Database, *, service_id: str | None = None,
     return ids(db, f"select distinct pathway_id from pathway_steps where {column} = ?", [value])
 
 
+def pathways_with_role(db: Database, roles: Iterable[str]) -> list[str]:
+    """Ids of pathways with a step that names one of ``roles`` ("cpas"…)."""
+    wanted = sorted(set(roles))
+    if not wanted:
+        return []
+    return ids(db, "select distinct pathway_id from pathway_steps where role in "
+                   f"({','.join('?' * len(wanted))})", wanted)
+
+
 def pathway_steps_using(db: Database, service_id: str) -> list[dict[str, Any]]:
     """The active pathways that send people to a service: id, need and step (1-based)."""
     return list(db.query(
         "select p.id, p.need, s.position + 1 as step from pathway_steps s "
         "join pathways p on p.id = s.pathway_id where s.service_id = ? and p.status = 'active' "
         "order by p.need, p.id", [service_id]))
+
+
+def services_acting_as(db: Database, role: str) -> list[Service]:
+    """The active services that declare ``role`` (``Service.acts_as``), with their links: the
+    candidates ``orientation.competence`` picks the competent one from."""
+    found = ids(db, "select s.id from services s, json_each(s.acts_as) r "
+                    "where r.value = ? and s.status = 'active' order by s.name, s.id", [role])
+    return [get_service(db, service_id) for service_id in found]
 
 
 def service_at_location_id(service_id: str, location_id: str) -> str:

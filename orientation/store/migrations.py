@@ -261,3 +261,15 @@ def m070_rate_counters(db: Database) -> None:
         not_null={"expires", "count"},
     )
     db["rate_counters"].create_index(["expires"])
+
+
+@migrations()
+def m071_service_areas_and_roles(db: Database) -> None:
+    # Where a service is competent (HSDS service_areas) and the roles it fills ("cpas",
+    # "emploi", "baj"), as JSON columns of the service like its other value objects; a pathway
+    # step may name a role, resolved from the person's commune, and a pathway may name the
+    # communes it covers. Old rows read as "no areas, no role": nothing changes for them.
+    for table, column in (("services", "areas"), ("services", "acts_as"),
+                          ("pathways", "communes"), ("pathway_steps", "role")):
+        if column not in db[table].columns_dict:
+            db[table].add_column(column, str)

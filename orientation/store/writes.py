@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 import msgspec
 from sqlite_utils import Database
 
-from .. import hours, rules
+from .. import communes, competence, hours, rules
 from ..errors import Conflict, InvalidData, NotFound, PathwayInvalid
 from ..fields import check_record
 from ..models import Contact, Location, Organization, Pathway, Service, TaxonomyTerm
@@ -35,7 +35,9 @@ from .directory import (
     list_contacts,
     list_pathways,
     pathways_using,
+    pathways_with_role,
     service_at_location_id,
+    services_for_contact,
 )
 
 # --- Checks -------------------------------------------------------------------------------
@@ -70,6 +72,17 @@ def _check_dates(items, field: str) -> None:
                               field=f"{field}[{i}]")
 
 
+def _check_areas(areas, field: str = "areas") -> None:
+    """A commune area names a commune the directory knows, a region area a known region."""
+    for i, area in enumerate(areas):
+        known = (communes.commune(area.name) is not None if area.kind == "commune"
+                 else area.name in competence.REGION_COMMUNES if area.kind == "region"
+                 else True)
+        if not known:
+            raise InvalidData(f"{field}[{i}]: unknown {area.kind} {area.name!r}",
+                              field=f"{field}[{i}]")
+
+
 def _found(getter: Callable[[Database, str], msgspec.Struct], db: Database,
            record_ids: Iterable[str]) -> dict[str, msgspec.Struct]:
     """id -> record for the ids that exist (the rules treat a missing id as "does not exist")."""
@@ -91,6 +104,8 @@ def validate_pathway(db: Database, pathway: Pathway, *, today: dt.date | None = 
     contacts |= _found(get_contact, db,
                        rules.substitute_ids(pathway, contacts, today=today) - contacts.keys())
     rules.validate_pathway(pathway, services, contacts, today=today)
+    if any(step.role for step in pathway.steps):
+        rules.validate_roles(pathway, competence.referrals(db, pathway))
 
 
 def _revalidate_pathways(db: Database, pathway_ids: Iterable[str]) -> None:
@@ -184,8 +199,12 @@ def save_contact(db: Database, contact: Contact, *, actor: str) -> Contact:
             require(db, "contact", absence.substitute_id, f"absences[{i}].substitute_id")
     with transaction(db):
         saved = _write(db, "contact", contact, actor)
-        # Deactivating someone, or an absence without substitute, must not strand a pathway.
-        _revalidate_pathways(db, pathways_using(db, contact_id=contact.id))
+        # Deactivating someone, or an absence without substitute, must not strand a pathway,
+        # nor the pathways whose roles resolve to one of this person's services.
+        roles = {role for service_id in services_for_contact(db, contact.id)
+                 for role in get_service(db, service_id).acts_as}
+        _revalidate_pathways(db, [*pathways_using(db, contact_id=contact.id),
+                                  *pathways_with_role(db, roles)])
         return saved
 
 
@@ -207,6 +226,7 @@ def save_service(db: Database, service: Service, *, actor: str) -> Service:
             require(db, entity, value, f"{field}[{i}]")
     _check_schedules(service.schedules, "schedules")
     _check_dates(service.closures, "closures")
+    _check_areas(service.areas)
     for i, row in enumerate(service.schedules):
         if row.location_id is not None and row.location_id not in service.location_ids:
             raise InvalidData(f"schedules[{i}].location_id is not a location of this service",
@@ -227,8 +247,13 @@ def save_service(db: Database, service: Service, *, actor: str) -> Service:
              for i, c in enumerate(service.contact_ids)])
 
     with transaction(db):
+        before = _current(db, "service", service.id)
         saved = _write(db, "service", service, actor, links)
-        _revalidate_pathways(db, pathways_using(db, service_id=service.id))
+        # A change of areas, role or status moves where a role sends people: the pathways
+        # with that role are checked again, for every commune they cover.
+        roles = set(service.acts_as) | set(before.acts_as if before else ())
+        _revalidate_pathways(db, [*pathways_using(db, service_id=service.id),
+                                  *pathways_with_role(db, roles)])
         return saved
 
 
@@ -236,6 +261,9 @@ def save_pathway(db: Database, pathway: Pathway, *, actor: str) -> Pathway:
     check_id(pathway.id)
     for i, term in enumerate(pathway.themes):
         require(db, "taxonomy_term", term, f"themes[{i}]")
+    for i, name in enumerate(pathway.communes):
+        if communes.commune(name) is None:
+            raise InvalidData(f"communes[{i}]: unknown commune {name!r}", field=f"communes[{i}]")
     if pathway.status == "active":
         validate_pathway(db, pathway)
 
@@ -247,7 +275,7 @@ def save_pathway(db: Database, pathway: Pathway, *, actor: str) -> Pathway:
             [{"pathway_id": pid, "term_id": t, "position": i}
              for i, t in enumerate(pathway.themes)])
         db["pathway_steps"].insert_all(
-            [{"pathway_id": pid, "position": i, "service_id": s.service_id,
+            [{"pathway_id": pid, "position": i, "service_id": s.service_id, "role": s.role,
               "location_id": s.location_id, "contact_id": s.contact_id, "action": s.action,
               "bring": json.dumps(s.bring, ensure_ascii=False), "fallback": s.fallback}
              for i, s in enumerate(pathway.steps)])
