@@ -140,7 +140,10 @@ TABLES: dict[str, tuple[str, ...]] = {
                  "email", "status", "interpretation_services", "application_process",
                  "fees_description", "eligibility_description", "assured_date", "be_access",
                  "be_digital", "be_translations", "be_keywords", "be_closures",
-                 "be_open_on_public_holidays", "be_assured_by", "be_source_id"),
+                 "be_open_on_public_holidays", "be_assured_by", "be_source_id",
+                 # HSDS service_areas rows of a service, as one JSON cell (our areas are a
+                 # commune, a region or the country: a table of their own would add nothing).
+                 "be_service_areas", "be_acts_as"),
     "service_at_locations": ("id", "service_id", "location_id"),
     "phones": ("id", "organization_id", "location_id", "service_id", "contact_id", "number",
                "type", "description", "be_languages", "be_visibility", "be_voicemail",
@@ -193,7 +196,7 @@ def _write_csv(folder: Path, data: dict[str, list]) -> None:
             rows["contacts"].append(person)
             phones(person.get("phones", []))
     for svc in data["services"]:
-        rows["services"].append(svc)
+        rows["services"].append({**svc, "be_service_areas": svc.get("service_areas") or None})
         phones(svc.get("phones", []))
         rows["service_at_locations"] += svc["service_at_locations"]
         rows["schedules"] += svc["schedules"]

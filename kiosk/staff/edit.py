@@ -320,6 +320,9 @@ PATHWAY_MESSAGES: dict[str, str] = {
     "substitute-inactive": N_("le remplaçant %(substitute)s ne travaille plus ici."),
     "unreachable-end": N_("la dernière étape doit finir par une personne joignable : un "
                           "téléphone public ou une permanence sans rendez-vous."),
+    "role-unresolved": N_("personne de joignable ne fait « %(role)s » pour les habitants de "
+                          "%(commune)s : ajoutez ce service ou retirez cette commune du "
+                          "parcours."),
 }
 
 

@@ -267,6 +267,10 @@ class _Mapper:
             "closures": data.get("be_closures") or [],
             "open_on_public_holidays": bool(data.get("be_open_on_public_holidays")),
             "translations": data.get("be_translations") or {},
+            "areas": [{"kind": a["be_kind"], "name": a["be_code"]}
+                      for a in data.get("service_areas") or []
+                      if a.get("be_kind") and a.get("be_code")],
+            "acts_as": data.get("be_acts_as") or [],
             "status": data.get("status") if data.get("status") in ("active", "inactive")
             else "inactive", "assured_date": (data.get("assured_date") or "")[:10] or None,
             "assured_by": data.get("be_assured_by"),

@@ -254,9 +254,11 @@ class _Package:
             **self.service_lists(sid, row),
             "_at": at,
         }
-        for key in ("be_access", "be_digital", "be_translations", "be_keywords"):
+        for key in ("be_access", "be_digital", "be_translations", "be_keywords", "be_acts_as"):
             if row.get(key):
                 svc[key] = _cell_json(row, key, at)
+        if row.get("be_service_areas"):
+            svc["service_areas"] = _cell_json(row, "be_service_areas", at)
         if row.get("be_open_on_public_holidays"):
             svc["be_open_on_public_holidays"] = row["be_open_on_public_holidays"].lower() == "true"
         if row.get("be_closures"):
