@@ -43,8 +43,6 @@ log = logging.getLogger("orientation.api")
 PROBLEM = "application/problem+json"
 #: Paths whose errors are problem+json (the kiosk renders its own error pages).
 API_PREFIXES = ("/api", "/hsds", "/schema")
-#: Largest request body the API accepts; a directory record is a few kilobytes.
-MAX_BODY = 256 * 1024
 
 
 # --- who is calling -------------------------------------------------------------------------

@@ -36,7 +36,6 @@ from orientation.models import (
 from orientation.search import Filters, SearchIndex
 
 from .http import (
-    MAX_BODY,
     MIDDLEWARE,
     key_required,
     link_header,
@@ -443,5 +442,4 @@ api_router = Router(
     dependencies={"caller": Provide(provide_caller, sync_to_thread=True)},
     guards=[key_required],
     middleware=MIDDLEWARE,
-    request_max_body_size=MAX_BODY,
 )
