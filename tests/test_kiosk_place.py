@@ -205,6 +205,22 @@ def test_residents_only_services_of_other_communes_go_below_labelled(client):
 # --- In Chromium ----------------------------------------------------------------------------
 
 
+def _accessible(page) -> None:
+    """axe-core (WCAG 2.0-2.2 A to AAA) finds nothing, and every link is a 20 mm target."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    from orientation.settings import DEFAULTS
+
+    tags = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa", "wcag2aaa"]
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": tags}})
+    assert results.violations_count == 0, results.generate_report()
+    smallest = int(20 * float(DEFAULTS["kiosk_px_per_mm"]))
+    sizes = page.eval_on_selector_all(
+        "main a", "els => els.map(e => [e.textContent.trim(), e.getBoundingClientRect().width,"
+        " e.getBoundingClientRect().height])")
+    assert sizes and all(min(w, h) >= smallest for _, w, h in sizes), sizes
+
+
 @pytest.mark.browser
 def test_journey_pick_a_commune_sleep_elsewhere_then_reset(browser, live_server, db_path,
                                                            screenshots):
@@ -217,8 +233,10 @@ def test_journey_pick_a_commune_sleep_elsewhere_then_reset(browser, live_server,
         page.goto(f"/pathway/{cpas}")
         assert page.get_by_role("heading", name="Où habitez-vous ?").is_visible()
         assert page.get_by_text("CPAS d'Ixelles").first.is_visible()
+        _accessible(page)
         page.get_by_role("link", name="Une autre commune").tap()
         page.wait_for_url(re.compile(r"/place\?"))
+        _accessible(page)
         page.get_by_role("link", name="Schaerbeek", exact=True).tap()
         page.wait_for_url(back)
         assert page.get_by_text("CPAS de Schaerbeek").first.is_visible()
