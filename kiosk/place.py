@@ -13,12 +13,14 @@ service for residents only that is not for the person's commune goes below, labe
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import msgspec
 from litestar import Request
 from sqlite_utils import Database
 
 from orientation import communes, store
+from orientation.slip import Slip
 from orientation.competence import competent
 from orientation.errors import NotFound
 
@@ -28,8 +30,10 @@ BY_SLUG = {communes.slug(c): c for c in communes.COMMUNES}
 
 
 def person_commune(request: Request) -> str | None:
-    """The commune the person gave, from the session cookie (None until they answer)."""
-    return BY_SLUG.get(request.cookies.get(COOKIE, ""))
+    """The commune the person gave, from the session cookie (None until they answer); a
+    slip's QR code opened on a phone says it as ``?commune=``, which wins, like ``?lang=``."""
+    asked = BY_SLUG.get(request.query_params.get(COOKIE, ""))
+    return asked or BY_SLUG.get(request.cookies.get(COOKIE, ""))
 
 
 class Place(msgspec.Struct, kw_only=True):
@@ -48,6 +52,15 @@ def current(request: Request) -> Place:
     given = person_commune(request)
     return Place(commune=given or kiosk, given=given is not None, kiosk=kiosk,
                  kiosk_slug=communes.slug(kiosk))
+
+
+def for_qr(slip: Slip, where: Place) -> Slip:
+    """The slip whose QR code leads to the same offices on a phone, which has no cookie (the
+    reference code stays the pathway's)."""
+    if not where.given or where.commune == where.kiosk:
+        return slip
+    query = urlencode({COOKIE: communes.slug(where.commune)})
+    return msgspec.structs.replace(slip, query=f"{slip.query}&{query}")
 
 
 class Placed(msgspec.Struct, kw_only=True):

@@ -355,10 +355,11 @@ def _compose(request: Request, db: DB, pathway: str | None,
              services: list[str]) -> slips.Slip:
     lang = language(request)
     if pathway:
-        # The steps that name a role point to the office of the person's commune (the
-        # kiosk's until they answer), on the preview, the print and the PDF alike.
-        found = localize(db, store.get_pathway(db, pathway), place.current(request).commune)
-        return slips.for_pathway(db, found, lang=lang)
+        # Steps naming a role point to the office of the person's commune (the kiosk's until
+        # they answer), on the preview, the print, the PDF and the QR code alike.
+        where = place.current(request)
+        found = localize(db, store.get_pathway(db, pathway), where.commune)
+        return place.for_qr(slips.for_pathway(db, found, lang=lang), where)
     if services:
         return slips.for_services(db, services[:4], lang=lang)
     raise InvalidData("say which pathway or service the slip is for", field="pathway")

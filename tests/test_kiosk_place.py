@@ -68,6 +68,18 @@ def test_the_slip_preview_and_print_name_the_same_office(client, cpas, tmp_path)
     assert "CPAS de Schaerbeek" in printed.text
 
 
+def test_the_slips_qr_code_leads_to_the_same_office_on_a_phone(client, db, cpas):
+    from orientation import slip as slips
+
+    client.get("/place/set", params={"commune": "schaerbeek"})
+    preview = client.get("/slip", params={"pathway": cpas}).text
+    code = slips.for_pathway(db, store.get_pathway(db, cpas)).code
+    assert code in preview  # the reference code stays the pathway's
+    client.cookies.clear()  # a phone that scanned the code has no cookie
+    phone = client.get("/slip", params={"pathway": cpas, "commune": "schaerbeek"}).text
+    assert "CPAS de Schaerbeek" in phone and "commune" not in client.cookies
+
+
 def test_no_address_asks_where_they_sleep_and_uses_that_commune(client, cpas):
     page = client.get(f"/pathway/{cpas}").text
     link = re.search(r'href="(/place\?ask=sleep&amp;next=[^"]+)"', page).group(1)
