@@ -7,7 +7,8 @@ swaps a fragment (``_*.html``) where only part of a screen changes (result pages
 request's status, the print result), and every ``hx-get`` also has a real ``href``.
 
 The kiosk calls ``orientation`` directly (never the HTTP API) and stores nothing about the
-person: the only cookie is the language, cleared by the idle reset.
+person: two cookies only, the language and the commune the person lives (or sleeps) in, both
+cleared by the idle reset; never the database, never the logs.
 """
 
 from __future__ import annotations
@@ -43,13 +44,14 @@ from orientation import (
     unmet,
 )
 from orientation import slip as slips
+from orientation.competence import localize
 from orientation.access import ANONYMOUS, view
 from orientation.errors import InvalidData, NotFound, OrientationError, describe
 from orientation.models import Pathway, Service
 from orientation.search import Filters, SearchIndex
 from orientation.settings import Settings
 
-from . import i18n
+from . import i18n, place
 from .guards import post_guard
 from .slips import slip_context, slip_document
 
@@ -135,6 +137,8 @@ class Card(msgspec.Struct, kw_only=True):
     near: bool = False
     distance_km: float | None = None
     pictogram: str | None = None
+    elsewhere: str | None = None  # another region than the person's: its slug, shown
+    outside: bool = False  # for residents only, and not of the person's commune
 
 
 class Kiosk(msgspec.Struct, kw_only=True):
@@ -144,12 +148,17 @@ class Kiosk(msgspec.Struct, kw_only=True):
     near: set[str]
     origin: geo.Point | None
     at: dt.datetime
+    #: Whose services come first: the person's commune once given, else the kiosk's.
+    home: str
+    region: str | None
 
 
 def _kiosk(request: Request, db: DB) -> Kiosk:
     commune = settings(request).kiosk_commune
+    home = place.person_commune(request) or communes.commune(commune) or commune
     return Kiosk(commune=commune, near=communes.near(commune),
-                 origin=geo.locate_commune(db, commune), at=hours.now())
+                 origin=geo.locate_commune(db, commune), at=hours.now(), home=home,
+                 region=communes.region(home))
 
 
 def service_card(db: DB, service: Service, kiosk: Kiosk, lang: str,
@@ -184,8 +193,10 @@ def pathway_card(pathway: Pathway, lang: str, pictograms: dict[str, str]) -> Car
 
 
 def rank(cards: list[Card]) -> list[Card]:
-    """Near the kiosk first, then open now for walk-in, then walk-in at all, then closest."""
-    return sorted(cards, key=lambda c: (not c.near, not c.open_now, not c.walk_in,
+    """The person's region first and what they may use first, then near the kiosk, open now
+    for walk-in, walk-in at all, closest."""
+    return sorted(cards, key=lambda c: (c.elsewhere is not None, c.outside, not c.near,
+                                        not c.open_now, not c.walk_in,
                                         c.distance_km is None, c.distance_km or 0, c.title))
 
 
@@ -208,18 +219,20 @@ def home(request: HTMXRequest, db: DB) -> Template:
     return screen(request, "home.html", needs=needs)
 
 
-def _cards(db: DB, hits, kiosk: Kiosk, lang: str,
+def _cards(db: DB, placed: list[place.Placed], kiosk: Kiosk, lang: str,
            pictograms: dict[str, str]) -> list[Card]:
     cards = []
-    for hit in hits:
+    for p in placed:
         try:
-            if hit.kind == "pathway":
-                cards.append(pathway_card(store.get_pathway(db, hit.id), lang, pictograms))
+            if p.hit.kind == "pathway":
+                card = pathway_card(store.get_pathway(db, p.hit.id), lang, pictograms)
             else:
-                service = view(store.get_service(db, hit.id), ANONYMOUS)
-                cards.append(service_card(db, service, kiosk, lang, pictograms))
+                service = view(store.get_service(db, p.hit.id), ANONYMOUS)
+                card = service_card(db, service, kiosk, lang, pictograms)
         except NotFound:
             continue  # deleted since the index looked
+        card.elsewhere, card.outside = p.elsewhere, p.outside
+        cards.append(card)
     return cards
 
 
@@ -238,19 +251,16 @@ def need(request: HTMXRequest, db: DB, index: Index, code: FromPath[str],
     found = {kind: index.search(db, "", filters=Filters(needs=[term.code], kind=kind),
                                 near=kiosk.commune, at=kiosk.at, lang=lang, limit=100)
              for kind in ("pathway", "service")}
-    # Pathways of the kiosk's region (or both regions) first: Wavre's CPAS is no answer in
-    # Ixelles.
-    region = communes.region(kiosk.commune)
-
-    def elsewhere(hit) -> bool:
-        return bool(region) and not any(communes.region(c) == region for c in hit.communes)
-
-    pathways = _cards(db, sorted(found["pathway"].hits, key=elsewhere), kiosk, lang, pictograms)
-    services = rank(_cards(db, found["service"].hits, kiosk, lang, pictograms))
+    # The person's region first: another region's pathways go below, with its services.
+    paths = place.placed(db, found["pathway"].hits, kiosk.home)
+    pathways = _cards(db, [p for p in paths if not p.elsewhere][:3], kiosk, lang, pictograms)
+    services = rank(_cards(db, place.placed(db, found["service"].hits, kiosk.home)
+                           + [p for p in paths if p.elsewhere], kiosk, lang, pictograms))
     cards, page, pages = _paged(services, _page(page))
     return screen(request, "need.html", fragment="_services.html", term=term, parent=parent,
-                  children=children, pathways=pathways[:3], cards=cards, page=page,
-                  pages=pages, total=len(services), page_url=f"/need/{term.code}")
+                  children=children, pathways=pathways, cards=cards, page=page,
+                  pages=pages, total=len(services), page_url=f"/need/{term.code}",
+                  place=place.current(request))
 
 
 @get("/search", sync_to_thread=True, name="search")
@@ -264,15 +274,18 @@ def search(request: HTMXRequest, db: DB, index: Index, q: FromQuery[str] = "",
     cards: list[Card] = []
     if query:
         kiosk = _kiosk(request, db)
+        # The best 100, reordered: the person's region first, then what they may use.
         results = index.search(db, query, near=kiosk.commune, at=kiosk.at, lang=lang,
-                               limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
-                               pathways_first=True)
-        cards = _cards(db, results.hits, kiosk, lang, _pictograms(db))
+                               limit=100, pathways_first=True)
+        ordered = place.own_first(place.placed(db, results.hits, kiosk.home),
+                                  pathways_first=True)
+        start = (page - 1) * PAGE_SIZE
+        cards = _cards(db, ordered[start:start + PAGE_SIZE], kiosk, lang, _pictograms(db))
         if page == 1:  # counted once per search, words cleaned (see orientation/unmet.py)
             unmet.record(db, query, results.total, channel="kiosk",
                          known=lambda word: index.knows(db, word))
     total = results.total if results else 0
-    pages = max(1, -(-total // PAGE_SIZE))
+    pages = max(1, -(-min(total, 100) // PAGE_SIZE))
     needs = [t for t in store.list_terms(db) if t.parent_id is None] if query and not total \
         else []
     return screen(request, "search.html", fragment="_results.html", q=query, cards=cards,
@@ -280,7 +293,7 @@ def search(request: HTMXRequest, db: DB, index: Index, q: FromQuery[str] = "",
                   corrected=results.corrected if results else None,
                   suggestion=results.did_you_mean if results else None,
                   broader=results.broader_need if results else None, editing=bool(edit),
-                  page_url="/search?" + urlencode({"q": query}))
+                  page_url="/search?" + urlencode({"q": query}), place=place.current(request))
 
 
 def _open_week(service: Service, lang: str) -> list[str]:
@@ -328,8 +341,11 @@ def pathway_page(request: HTMXRequest, db: DB, pathway_id: FromPath[str]) -> Tem
     pathway = store.get_pathway(db, pathway_id)
     if pathway.status != "active":
         raise NotFound("pathway", pathway_id)
-    return screen(request, "pathway.html", pathway=pathway,
-                  slip=slips.for_pathway(db, pathway, lang=language(request)))
+    where = place.current(request)
+    return screen(request, "pathway.html", pathway=pathway, place=where,
+                  asks=any(step.role for step in pathway.steps),
+                  slip=slips.for_pathway(db, localize(db, pathway, where.commune),
+                                         lang=language(request)))
 
 
 # --- Slip -----------------------------------------------------------------------------------
@@ -339,7 +355,11 @@ def _compose(request: Request, db: DB, pathway: str | None,
              services: list[str]) -> slips.Slip:
     lang = language(request)
     if pathway:
-        return slips.for_pathway(db, store.get_pathway(db, pathway), lang=lang)
+        # Steps naming a role point to the office of the person's commune (the kiosk's until
+        # they answer), on the preview, the print, the PDF and the QR code alike.
+        where = place.current(request)
+        found = localize(db, store.get_pathway(db, pathway), where.commune)
+        return place.for_qr(slips.for_pathway(db, found, lang=lang), where)
     if services:
         return slips.for_services(db, services[:4], lang=lang)
     raise InvalidData("say which pathway or service the slip is for", field="pathway")
@@ -475,6 +495,32 @@ def reset() -> Redirect:
     """The idle reset: back home, in the default language, nothing kept."""
     response = Redirect("/", status_code=303)
     response.delete_cookie(LANG_COOKIE)
+    response.delete_cookie(place.COOKIE)
+    return response
+
+
+# --- Où habitez-vous ? ----------------------------------------------------------------------
+
+
+@get("/place", sync_to_thread=False, name="place")
+def place_page(request: HTMXRequest, next: FromQuery[str] = "/",
+               ask: FromQuery[str] = "home") -> Template:
+    """"Où habitez-vous ?" (without an address: "Où dormez-vous en ce moment ?"): one tap on
+    a commune, the kiosk's first, then its region's, then the other region's."""
+    kiosk = place.current(request).kiosk
+    own, other, other_region = place.choices(kiosk)
+    return screen(request, "place.html", sleep=ask == "sleep", next=_safe_next(next),
+                  first=kiosk, own=own, other=other, other_region=other_region,
+                  slug=communes.slug)
+
+
+@get("/place/set", sync_to_thread=False, name="set_place")
+def set_place(commune: FromQuery[str], next: FromQuery[str] = "/") -> Redirect:
+    """Keep the answer in the browser only (like the language), until the idle reset."""
+    if commune not in place.BY_SLUG:
+        raise NotFoundException(f"no commune {commune!r}")
+    response = Redirect(_safe_next(next), status_code=303)
+    response.set_cookie(place.COOKIE, commune, httponly=True, samesite="lax")
     return response
 
 
@@ -540,7 +586,8 @@ kiosk_router = Router(
     route_handlers=[
         home, need, search, service_page, service_wrong, pathway_page, slip_page, slip_print,
         slip_pdf,
-        help_page, help_ask, help_status, help_cancel, set_language, reset, speak,
+        help_page, help_ask, help_status, help_cancel, set_language, reset, place_page,
+        set_place, speak,
         create_static_files_router(path="/static", directories=[HERE / "static"],
                                    include_in_schema=False),
     ],
