@@ -12,7 +12,7 @@ Addresses name a commune, a former commune (Laeken, Limal, Genval) or a postal c
 
 from __future__ import annotations
 
-from .search import analysis
+from . import text as folding
 
 BRUSSELS = (
     "Anderlecht", "Auderghem", "Berchem-Sainte-Agathe", "Bruxelles", "Etterbeek", "Evere",
@@ -132,7 +132,7 @@ def fold(text: str) -> str:
     """Lowercase ASCII words, the key names are compared on: "Braine-l'Alleud" and
     "braine l alleud" are the same commune, "St-Gilles" is "Saint-Gilles"."""
     short = {"st": "saint", "ste": "sainte"}
-    return " ".join(short.get(w, w) for w in analysis.words(text))
+    return " ".join(short.get(w, w) for w in folding.words(text))
 
 
 _BY_KEY: dict[str, str] = {}

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from .competence import Referral
 from .errors import PathwayInvalid
 from .models import Contact, Pathway, Service
+
+if TYPE_CHECKING:  # only a type here: competence reads the store, rules never do
+    from .competence import Referral
 
 
 def validate_pathway(pathway: Pathway, services: Mapping[str, Service],

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -106,6 +108,23 @@ def test_no_import_cycle_inside_the_core():
         if node not in state:
             visit(node, [node])
     assert cycles == []
+
+
+def test_every_core_module_imports_first_in_a_fresh_interpreter():
+    """What the static graph above cannot see: importing ``pkg.sub`` runs ``pkg/__init__``
+    first, so a module that is fine after the app has loaded can still fail when imported
+    first (a CLI, a worker, a script). Each core module is imported alone in a new process."""
+    core = sorted(m for m in MODULES if _top(m) == "orientation")
+    script = ("import importlib, subprocess, sys\n"
+              "failed = []\n"
+              "for name in sys.argv[1:]:\n"
+              "    r = subprocess.run([sys.executable, '-c', f'import {name}'],"
+              " capture_output=True, text=True)\n"
+              "    if r.returncode: failed.append(name + ': ' + r.stderr.strip().splitlines()[-1])\n"
+              "print('\\n'.join(failed))\n")
+    result = subprocess.run([sys.executable, "-c", script, *core], capture_output=True,
+                            text=True, cwd=ROOT, timeout=300)
+    assert result.stdout.strip() == "", result.stdout
 
 
 def _strings(path: Path) -> list[tuple[int, str]]:

@@ -29,25 +29,16 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import spellchecker
+
+from ..text import WORD, fold, words  # noqa: F401 - part of this module's API
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from whoosh.lang import stemmer_for_language
 from whoosh.lang.stopwords import stoplists
 
 LANGS = ("fr", "nl", "en")
-_WORD = re.compile(r"[a-z0-9]+")
-_FOLD_EXTRA = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "’": "'", "ʼ": "'", "‘": "'"})
-
-
-@functools.lru_cache(maxsize=65536)
-def _fold_word(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.lower().translate(_FOLD_EXTRA))
-    return "".join(c for c in text if not unicodedata.combining(c))
-
-
-def fold(text: str) -> str:
-    """Lowercase, accent-free text: "Chômage, l’ONEM" -> "chomage, l'onem"."""
-    return _fold_word(text) if len(text) < 64 else _fold_word.__wrapped__(text)
+# Folding lives below the search (orientation/text.py) so the communes can share it.
+_WORD = WORD
 
 
 def _folded_set(words: Iterable[str]) -> frozenset[str]:
@@ -110,11 +101,6 @@ def stem(word: str, lang: str = "fr") -> str:
     if len(word) < 3 or word.isdigit():
         return word
     return _stemmer(lang)(singular(word))
-
-
-def words(text: str | None) -> list[str]:
-    """Folded words of a text, stop words included (used for synonyms and highlighting)."""
-    return _WORD.findall(fold(text)) if text else []
 
 
 def content_words(text: str | None, lang: str = "fr") -> list[str]:
