@@ -195,3 +195,17 @@ def test_print_these_numbers_gives_a_slip_without_relative_time_words(
     assert "Imprimé le" in text and str(dt.date.today().year) in text
     for word in ("aujourd'hui", "maintenant", "demain", "ce soir"):
         assert word not in text.casefold(), word
+
+
+def test_desk_hours_say_before_the_tap_when_someone_is_there(db_path, tmp_path):
+    from litestar.testing import TestClient
+
+    friday_noon = dt.datetime(2026, 12, 4, 12, 0, tzinfo=hours.TZ)
+    assert helpdesk.desk_expected("MO-FR 09:00-17:00", at=friday_noon) is True
+    assert helpdesk.desk_expected("MO-FR 09:00-17:00", at=friday_noon.replace(hour=18)) is False
+    assert helpdesk.desk_expected("", at=friday_noon) is None
+    settings = local_settings(tmp_path) | {"desk_hours": "MO-FR 09:00-17:00; SA 09:00-12:00"}
+    with TestClient(create_app(db_path, tmp_path / "index", settings=settings)) as client:
+        text = client.get("/help").text
+    assert 'id="desk-hours"' in text
+    assert "Du lundi au vendredi, de 9 h à 17 h" in text
