@@ -97,8 +97,11 @@ def help_print(request: HTMXRequest, db: DB) -> Template:
     numbers = slips.numbers_to_call(
         helpdesk.fallback(db, commune=config.kiosk_commune, at=now), now, lang=lang)
     html = request.app.template_engine.get_template("help_numbers_print.html").render(
-        lang=lang, dir=i18n.direction(lang), paper="80mm", numbers=numbers,
-        css=SLIP_CSS.read_text(encoding="utf-8"))
+        lang=lang, dir=i18n.direction(lang), paper="80mm", numbers=numbers)
+    # Chromium prints this page from set_content, never served: the slip CSS goes in its head
+    # (the served templates keep no inline style, for the CSP).
+    css = SLIP_CSS.read_text(encoding="utf-8")
+    html = html.replace("</head>", f"<style>{css}</style>\n</head>", 1)
     try:
         printing.print_page(html, backend=config.printer, target=config.printer_target,
                             name="numeros", paper="80mm", chromium=config.chromium)
