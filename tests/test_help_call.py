@@ -71,7 +71,7 @@ def test_unanswered_call_expires_says_so_and_the_next_visit_starts_clean(
         # 3 s of real time later the server closes the call; the next poll says so.
         time.sleep(3.5)
         page.clock.run_for(4_000)
-        page.get_by_text("Personne n'a pu venir.").wait_for(timeout=10_000)
+        page.get_by_text("Personne n'a pu venir.").wait_for(timeout=20_000)
         assert page.get_by_text("Des numéros gratuits").is_visible()
         assert page.get_by_role("button", name="Imprimer ces numéros").is_visible()
         page.screenshot(path=str(tmp_path / "expired.png"))
