@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from api.app import create_app
 from orientation import accounts, helpdesk, hours, store
@@ -131,13 +132,13 @@ def test_desk_shows_banner_and_title_when_a_call_arrives(browser, server, staff,
         page.get_by_text("Nous appelons une personne.").wait_for()
         desk.locator("#desk-alert").wait_for(timeout=20_000)
         assert "une personne attend à la borne Ixelles" in desk.locator("#desk-alert").inner_text()
-        desk.wait_for_function("document.title === '(1) Appel — Orientation'", timeout=15_000)
+        expect(desk).to_have_title("(1) Appel — Orientation", timeout=15_000)
         desk.screenshot(path=str(tmp_path / "desk-call.png"))
         # The chime is our own small file.
         response = desk.request.get("/static/desk-alert.wav")
         assert response.ok and response.body()[:4] == b"RIFF" and len(response.body()) < 50_000
         desk.get_by_role("button", name="J'arrive").click()
-        desk.wait_for_function("!document.title.startsWith('(')", timeout=15_000)
+        expect(desk).not_to_have_title(re.compile(r"^\("), timeout=15_000)
     finally:
         desk_context.close()
         kiosk_context.close()
