@@ -35,7 +35,8 @@ def _session(request: Request) -> accounts.Session:
 def _desk(request: HTMXRequest, db: Database) -> Template:
     """The desk page (the console's layout), or only the live list for htmx."""
     session = _session(request)
-    requests = helpdesk.open_requests(db)
+    requests = helpdesk.open_requests(
+        db, minutes=request.app.state.settings.help_request_minutes)
     now = hours.now()
     waiting = {r.id: max(0, int((now - r.created_at).total_seconds() // 60)) for r in requests}
     return page(request, "desk.html", fragment="_desk_requests.html", requests=requests,

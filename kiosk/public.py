@@ -35,7 +35,6 @@ from sqlite_utils import Database
 from orientation import (
     communes,
     geo,
-    helpdesk,
     hours,
     printing,
     reports,
@@ -420,56 +419,7 @@ def slip_pdf(request: HTMXRequest, db: DB, pathway: FromQuery[str | None] = None
         "Content-Disposition": f'inline; filename="orientation-{composed.code}.pdf"'})
 
 
-# --- Parler à une personne ------------------------------------------------------------------
-
-
-def _kiosk_name(request: Request) -> str:
-    return settings(request).kiosk_commune
-
-
-def _fallback(request: Request, db: DB) -> helpdesk.Fallback:
-    return helpdesk.fallback(db, commune=_kiosk_name(request))
-
-
-@get("/help", sync_to_thread=True, name="help")
-def help_page(request: HTMXRequest, db: DB) -> Template:
-    """Where a person can be reached (reached by a link, or after the kiosk was reset)."""
-    staffed = helpdesk.desk_staffed(db)
-    return screen(request, "help.html", staffed=staffed, call=None,
-                  fallback=None if staffed else _fallback(request, db))
-
-
-@post("/help", sync_to_thread=True, name="help_ask", status_code=200, opt={"limit": "help"})
-def help_ask(request: HTMXRequest, db: DB) -> Template | Redirect:
-    """The call button: a request for the desk, or where to go when nobody is there."""
-    if not helpdesk.desk_staffed(db):
-        return screen(request, "help.html", staffed=False, call=None,
-                      fallback=_fallback(request, db))
-    asked = helpdesk.ask(db, _kiosk_name(request))
-    return Redirect(f"/help/{asked.id}", status_code=303)
-
-
-@get("/help/{request_id:str}", sync_to_thread=True, name="help_status")
-def help_status(request: HTMXRequest, db: DB, request_id: FromPath[str],
-                seen: FromQuery[str] = "") -> Template | Response:
-    """The request's status; the page polls it (htmx) and gets 204 while nothing changed."""
-    asked = helpdesk.get(db, request_id)
-    staffed = helpdesk.desk_staffed(db)
-    if request.htmx and seen == f"{asked.status}-{int(staffed)}":
-        return Response(b"", status_code=204)
-    fallback = None
-    if asked.status == "pending" and not staffed:
-        fallback = _fallback(request, db)  # the desk emptied while waiting
-    return screen(request, "help.html", fragment="_help_status.html", staffed=staffed,
-                  call=asked, fallback=fallback)
-
-
-@post("/help/{request_id:str}/cancel", sync_to_thread=True, name="help_cancel")
-def help_cancel(db: DB, request_id: FromPath[str]) -> Redirect:
-    asked = helpdesk.get(db, request_id)
-    if asked.status == "pending":
-        helpdesk.cancel(db, request_id)
-    return Redirect("/", status_code=303)
+# --- Parler à une personne: kiosk/help.py (mounted on the kiosk router below) ------------
 
 
 # --- Language, reset, speech ----------------------------------------------------------------
@@ -581,13 +531,15 @@ def not_found(fallback):
     return handler
 
 
+# Imported here, not at the top: kiosk/help.py builds on screen() and settings() above.
+from .help import help_router  # noqa: E402
+
 kiosk_router = Router(
     path="/",
     route_handlers=[
         home, need, search, service_page, service_wrong, pathway_page, slip_page, slip_print,
         slip_pdf,
-        help_page, help_ask, help_status, help_cancel, set_language, reset, place_page,
-        set_place, speak,
+        help_router, set_language, reset, place_page, set_place, speak,
         create_static_files_router(path="/static", directories=[HERE / "static"],
                                    include_in_schema=False),
     ],

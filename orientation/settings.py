@@ -43,6 +43,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("prints_per_10_minutes", 20, "Slips one client address may print from the kiosk in 10 minutes (0: no limit)."),
     Setting("reports_per_hour", 20, "'Cette information est fausse' reports one client address may send in an hour (0: no limit)."),
     Setting("speech_per_minute", 30, "Read-aloud requests one client address may make in a minute (0: no limit)."),
+    Setting("help_request_minutes", 5.0, "Minutes a call for a person waits unanswered before the kiosk says nobody came and shows where else to go."),
+    Setting("desk_hours", "", "Hours someone is expected at this kiosk's desk, like 'MO-FR 09:00-17:00; SA 09:00-12:00' (empty: whenever someone is on duty)."),
     Setting("help_requests_per_10_minutes", 5, "Calls to the desk one client address may make in 10 minutes (0: no limit)."),
     Setting("login_failures_per_account", 5, "Failed staff logins, from anywhere, that lock one account for 15 minutes."),
     Setting("login_failures_per_address", 50, "Failed staff logins, across accounts, that lock one address for 15 minutes (an office behind one NAT shares it)."),
@@ -52,7 +54,7 @@ SETTINGS: tuple[Setting, ...] = (
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}
 #: Settings that must be positive numbers.
-POSITIVE = ("kiosk_px_per_mm", "idle_seconds", "idle_warning_seconds", "stale_months",
+POSITIVE = ("kiosk_px_per_mm", "idle_seconds", "help_request_minutes", "idle_warning_seconds", "stale_months",
             "login_failures_per_account", "login_failures_per_address", "max_body_kb")
 #: Limits where 0 means "no limit"; only a negative count is wrong.
 LIMITS = ("rate_limit", "prints_per_10_minutes", "reports_per_hour", "speech_per_minute",

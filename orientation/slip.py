@@ -247,3 +247,47 @@ def for_pathway(db: Database, pathway: Pathway, *, lang: str = "fr",
 def for_services(db: Database, service_ids: Sequence[str], *, lang: str = "fr",
                  at: dt.datetime | None = None) -> Slip:
     return compose(db, service_steps(db, service_ids), lang=lang, at=at)
+
+
+# --- Numbers to call (the help screen when nobody is at the desk) -------------------------
+
+
+class NumberEntry(msgspec.Struct, kw_only=True):
+    title: str
+    number: str | None = None
+    place: str | None = None
+    when: list[str] = []
+
+
+class NumbersSlip(msgspec.Struct, kw_only=True):
+    """A slip of where a person can be reached, readable later: dates and hours in full,
+    never "aujourd'hui" or "maintenant"."""
+
+    lang: str
+    printed_on: str  # "vendredi 4 décembre 2026 à 17 h 30"
+    desks: list[NumberEntry]
+    lines: list[NumberEntry]
+
+
+def numbers_to_call(found: helpdesk.Fallback, at: dt.datetime, *,
+                    lang: str = "fr") -> NumbersSlip:
+    """The help screen's fallback as a slip: the open desks with the day and hour they close,
+    the free lines with their weekly hours."""
+    at = hours.local(at)
+    printed_on = (f"{hours.format_date(at.date(), lang)} {at.year}, "
+                  f"{hours.format_time(at.time(), lang)}")
+    desks = []
+    for desk in found.desks:
+        closes = hours.local(desk.closes_at)
+        address = desk.location.address if desk.location else None
+        place = f"{address.street}, {address.postal_code} {address.city}" if address else None
+        desks.append(NumberEntry(
+            title=f"{desk.service.name} — {desk.organization.name}", place=place,
+            number=next((p.number for p in desk.organization.phones
+                         if p.visibility == "public"), None),
+            when=[f"{hours.format_date(closes.date(), lang)}, "
+                  f"{hours.format_time(closes.time(), lang)}"]))
+    lines = [NumberEntry(title=line.label, number=line.phone.number,
+                         when=hours.describe(line.schedules, lang))
+             for line in found.lines]
+    return NumbersSlip(lang=lang, printed_on=printed_on, desks=desks, lines=lines)

@@ -362,7 +362,8 @@ def test_nobody_on_duty_shows_where_to_find_a_person(client, db):
     response = client.post("/help", headers=SAME_SITE)
     assert response.status_code == 200
     assert "Il n'y a personne à l'accueil maintenant." in page(response)
-    assert "Un numéro gratuit" in response.text
+    assert "Des numéros gratuits" in response.text
+    assert "Imprimer ces numéros" in response.text
     assert not helpdesk.open_requests(db)  # nothing sent into the void
 
 

@@ -162,6 +162,10 @@
 
   function reset() {
     stopSpeech();
+    // A call still open is cancelled: the next visitor never inherits it (keepalive: the
+    // request outlives the page it leaves).
+    const call = $("[data-cancel]");
+    if (call) fetch(call.dataset.cancel, { method: "POST", keepalive: true, redirect: "manual" }).catch(() => {});
     sessionStorage.clear();
     localStorage.clear();
     // The server clears the language cookie (HttpOnly) and sends the home page.
