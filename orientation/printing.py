@@ -92,7 +92,7 @@ def render(html: str, *, paper: Paper = "80mm", chromium: str = "/usr/bin/chromi
                                    margin={"top": "0", "bottom": "0", "left": "0", "right": "0"})
                 else:
                     pdf = page.pdf(format="A4", print_background=True,
-                                   margin={"top": "15mm", "bottom": "15mm",
+                                   margin={"top": "10mm", "bottom": "10mm",
                                            "left": "15mm", "right": "15mm"})
                 png = None
                 if raster:

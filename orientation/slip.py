@@ -61,9 +61,12 @@ class SlipStep(msgspec.Struct, kw_only=True):
     name: str
     name_lang: str  # the language ``name`` is written in (French when not translated)
     organization: Organization
-    location: Location | None
+    location: Location | None  # None for a step done by phone: no address, no tram stop
     action: str | None
-    when: str  # next opening in words, with the way to attend
+    when: str  # the next opening as a full date and hours, with the way to attend
+    by_phone: bool  # the service is reached only by phone
+    phones: list[Phone]  # the numbers to call for a step done by phone
+    hours: list[str]  # the weekly hours of a step done by phone, in plain sentences
     walk_in: bool
     appointment: bool
     bring: list[str]
@@ -84,7 +87,8 @@ class Slip(msgspec.Struct, kw_only=True):
     title_lang: str
     summary: str | None
     steps: list[SlipStep]
-    contact: Person  # the named person the slip ends with (the last step's)
+    contact: Person  # "your contact person": the human of the main step (see ``main_step``)
+    main: int  # the number of that step
     helpline: helpdesk.Line | None
     query: str  # what the slip was made from, as a URL query ("pathway=…" / "service=…")
     in_french: bool  # some content is only available in French
@@ -173,6 +177,100 @@ def when(service: Service, at: dt.datetime, lang: str) -> str:
     return words["closed"]
 
 
+def on_paper(service: Service, at: dt.datetime, lang: str) -> str:
+    """"Lundi 7 décembre, de 8 h 30 à 12 h, sans rendez-vous": the current or next opening as
+    a full date, never "now", "today" or "tomorrow" (a slip is read on another day than it is
+    printed: the paper has to stay true). An opening of more than a day is said as weekly hours.
+    """
+    words = hours.WORDS.get(lang, hours.WORDS["fr"])
+    for attending in ("walk_in", "appointment", "phone", "online"):
+        rows = [s for s in service.schedules if s.attending_type == attending]
+        if not rows:
+            continue
+        current, upcoming = hours.open_or_next(
+            rows, at, closures=service.closures,
+            open_on_public_holidays=service.open_on_public_holidays)
+        opening = current or upcoming
+        weekly = hours.describe(rows, lang)
+        if opening is None or opening.end - opening.start >= dt.timedelta(hours=23):
+            return weekly[0] if weekly else words["closed"]
+        comma = "، " if lang == "ar" else ", "
+        day = hours.format_date(opening.start.date(), lang)
+        span = words["hours"].format(a=hours.format_time(opening.start.time(), lang),
+                                     b=hours.format_time(opening.end.time(), lang))
+        return f"{day[:1].upper()}{day[1:]}{comma}{span}{comma}{words[attending]}."
+    return ""
+
+
+#: Words that are true only on the day the slip is printed. Directory texts are written for a
+#: person reading at the kiosk ("Aujourd'hui, allez manger…"); the paper is read later, so on
+#: paper these words are dropped ("Allez manger…"), never replaced by a guess.
+_RELATIVE = re.compile(
+    r"(?i)(?:^|(?<=[.!?]\s))(?:aujourd'hui|maintenant|ce soir|today|tonight|vandaag|vanavond)"
+    r",\s*|\s*\b(?:aujourd'hui|maintenant|ce soir|demain|tomorrow|today|tonight|vandaag|morgen"
+    r"|vanavond)\b")
+
+
+def timeless(text: str | None) -> str | None:
+    """Directory text fit for paper: relative time words dropped, sentences still capitalised.
+    "Aujourd'hui, allez manger." -> "Allez manger."."""
+    if not text:
+        return text
+    text = _RELATIVE.sub("", text)
+    return re.sub(r"(^|[.!?]\s+)([a-zà-ÿ])", lambda m: m.group(1) + m.group(2).upper(),
+                  text).strip()
+
+
+def first_sentences(text: str | None, n: int) -> str | None:
+    """The first ``n`` sentences of a text ("Le CPAS refuse ? Allez au bureau …")."""
+    if not text:
+        return text
+    return " ".join(re.split(r"(?<=[.!?])\s+", text.strip())[:n])
+
+
+def _explaining(summary: str | None, steps: Sequence[SlipStep]) -> str | None:
+    """Of the pathway's summary, only the sentences that explain an acronym the steps use
+    ("Le CPAS, le service social de la commune, …"): the rest is behind the QR code."""
+    if not summary:
+        return None
+    used = " ".join(f"{s.action or ''} {s.fallback or ''} {s.name} {s.organization.name} "
+                    f"{s.person.organization}" for s in steps)
+    kept = [sentence for sentence in re.split(r"(?<=[.!?])\s+", summary.strip())
+            if any(re.search(rf"\b{re.escape(word)}\b", used)
+                   for word in re.findall(r"\b[A-Z]{2,}\b", sentence))]
+    return " ".join(kept) or None
+
+
+def _in_person(service: Service) -> bool:
+    # The hours say how people are received; the access flags only when there are no hours
+    # ("sur rendez-vous" by phone is a phone step: no address, no tram stop).
+    if service.schedules:
+        return any(s.attending_type in ("walk_in", "appointment") for s in service.schedules)
+    return service.access.walk_in or service.access.appointment
+
+
+def _conditional(action: str | None) -> bool:
+    """A step that only applies if something happens: "Le CPAS refuse ? …", "Si …"."""
+    first = re.split(r"(?<=[.!?])\s", (action or "").strip(), maxsplit=1)[0]
+    return first.endswith("?") or first.lower().startswith(("si ", "s'il", "en attendant"))
+
+
+def main_step(steps: Sequence[SlipStep]) -> SlipStep:
+    """The step whose person the slip names as "your contact person".
+
+    Rule: the first step at a service the person goes to (walk-in or appointment) whose action
+    is not conditional ("Le CPAS refuse ? …", "Si …", "En attendant …"): that is the person they
+    will meet. A phone line or a fallback step is never the contact when such a step exists;
+    without one, the first unconditional step, and failing that the first step.
+    """
+    for test in (lambda s: not s.by_phone and not _conditional(s.action),
+                 lambda s: not _conditional(s.action)):
+        for step in steps:
+            if test(step):
+                return step
+    return steps[0]
+
+
 def compose(db: Database, steps: Sequence[PathwayStep], *, lang: str = "fr",
             at: dt.datetime | None = None, title: str | None = None,
             title_lang: str | None = None, summary: str | None = None,
@@ -196,17 +294,32 @@ def compose(db: Database, steps: Sequence[PathwayStep], *, lang: str = "fr",
         contact = store.get_contact(db, step.contact_id)
         translated = lang == "fr" or lang in service.translations
         in_french = in_french or not translated or bool(step.action)
+        by_phone = not _in_person(service)
+        person = _person(db, contact, service, None if by_phone else location, lang, at.date())
+        phone_rows = [s for s in service.schedules if s.attending_type == "phone"]
         composed.append(SlipStep(
-            number=number, service=service, name=service.text("name", lang),
+            number=number, service=service, name=timeless(service.text("name", lang)),
             name_lang=lang if translated else "fr", organization=organization,
-            location=location, action=step.action or None, when=when(service, at, lang),
+            location=None if by_phone else location, action=timeless(step.action) or None,
+            when=on_paper(service, at, lang), by_phone=by_phone,
+            phones=(service.phones or person.phones)[:2] if by_phone else [],
+            hours=hours.describe(phone_rows, lang)[:2] if by_phone else [],
             walk_in=service.access.walk_in, appointment=service.access.appointment,
             bring=list(step.bring) or list(service.access.documents),
             languages=service.languages, interpretation=service.interpretation,
             cost_free=service.access.cost_free, cost=service.access.cost_description,
-            digital=service.digital, fallback=step.fallback,
-            person=_person(db, contact, service, location, lang, at.date()),
+            digital=service.digital, fallback=timeless(step.fallback), person=person,
         ))
+    main = main_step(composed)
+    # Short enough to keep (one A4 page, about 40 cm of roll): the main step says what to do in
+    # three sentences, what to bring, the price and its fallback in two; the other steps say
+    # what to do in one sentence (two when the first is the condition: "Le CPAS refuse ?").
+    # Everything else is on the page behind the QR code.
+    composed = [msgspec.structs.replace(
+        s, action=first_sentences(s.action, 3), fallback=first_sentences(s.fallback, 2))
+        if s is main else msgspec.structs.replace(
+        s, action=first_sentences(s.action, 2 if _conditional(s.action) else 1), fallback=None,
+        bring=[]) for s in composed]
     last = composed[-1]
     region = last.location.address.region if last.location and last.location.address else None
     lines = helpdesk.free_lines(db, region=region, at=at, open_first=False)
@@ -215,8 +328,8 @@ def compose(db: Database, steps: Sequence[PathwayStep], *, lang: str = "fr",
         in_french = in_french or title_lang == "fr"
     return Slip(
         code=reference_code(query), date=at.date(), lang=lang,
-        title=title or last.name, title_lang=title_lang or (composed[0].name_lang),
-        summary=summary, steps=composed, contact=last.person,
+        title=timeless(title) or last.name, title_lang=title_lang or (composed[0].name_lang),
+        summary=_explaining(timeless(summary), composed), steps=composed, contact=main.person, main=main.number,
         helpline=lines[0] if lines else None, query=query, in_french=lang != "fr" and in_french,
     )
 
@@ -291,3 +404,64 @@ def numbers_to_call(found: helpdesk.Fallback, at: dt.datetime, *,
                          when=hours.describe(line.schedules, lang))
              for line in found.lines]
     return NumbersSlip(lang=lang, printed_on=printed_on, desks=desks, lines=lines)
+
+
+# --- The social worker's note: never a person's name --------------------------------------
+
+_CIVILITY = (r"(?:Madame|Monsieur|Mademoiselle|Mme|Mlle|Mr|Mrs|Ms|Miss|M|Dr|Docteur|Maître|Me"
+             r"|Mevrouw|Meneer|Mevr|Dhr|Juffrouw|Mister|Sir)")
+_NAME_WORD = r"[A-ZÀ-Ý][a-zà-ÿ'’]+(?:-[A-ZÀ-Ý][a-zà-ÿ'’]+)?"
+#: Family-name particles: "De Smet", "van der Berg", "El Idrissi", "d'Ursel".
+_PARTICLE = r"(?:(?:[Vv]an|[Dd]e|[Dd]er|[Dd]en|[Dd]u|[Dd]es|[Ll]e|[Ll]a|[Ee]l|[Aa]l|[Bb]en|[Tt]er)\s+|d['’])"
+_FAMILY = rf"(?:{_PARTICLE})*(?:{_NAME_WORD}|[A-ZÀ-Ý]{{2,}})"
+_WITH_CIVILITY = re.compile(rf"\b{_CIVILITY}\.?\s+(?:{_NAME_WORD}\s+)?{_FAMILY}")
+_FIRST_AND_FAMILY = re.compile(rf"\b({_NAME_WORD})\s+{_FAMILY}")
+#: Capitalised words that start the name of a place, a service or an institution: the words
+#: after them belong to that name ("Rue Haute", "Maison Médicale du Nord", "CPAS d'Ixelles").
+_PLACE_WORDS = frozenset("""
+rue avenue av boulevard place chaussée chemin square quai allée drève clos impasse parc gare
+pont porte cité grand grand-place galerie centre maison service bureau office espace point
+hôpital clinique palais hôtel mutualité mutuelle commune ville caisse banque ligue croix
+entraide solidaris lire infor forem actiris onem capac cpas spf baj fgtb csc cgslb ocmw
+saint sainte sint notre bruxelles brussel wallonie flandre brabant ixelles schaerbeek
+anderlecht molenbeek etterbeek uccle forest jette evere wavre nivelles tubize ottignies
+louvain jodoigne perwez waterloo koekelberg auderghem laeken ligne télé restaurant
+""".split())
+#: Capitalised words that start a sentence, never a first name: only that word is skipped
+#: ("Demandez Marie Dupont" still loses "Marie Dupont").
+_NOT_FIRST_NAMES = frozenset("""
+lundi mardi mercredi jeudi vendredi samedi dimanche janvier février mars avril mai juin
+juillet août septembre octobre novembre décembre
+le la les un une des du de au aux ce cet cette ces il elle ils elles on nous vous je tu
+son sa ses leur leurs mon ma mes votre vos notre nos pour avec sans chez dans par sur sous
+si et ou mais donc car puis ensuite après avant bien merci bonjour attention important
+allez venez appelez demandez apportez prenez donnez dites passez montrez voir voyez
+the a an at to for with please call go ask bring de het een naar voor met bel ga vraag
+""".split())
+
+
+def screen_note(note: str | None, known: Sequence[str] = ()) -> str | None:
+    """A note fit for a public slip: no one's name. Removes a civility and the words after it
+    ("Mme Dupont", "Mevrouw De Smet") and a capitalised first name followed by a family name
+    ("Marie Dupont"), and keeps a capitalised word that starts a sentence ("Venez lundi") and
+    the names of places and services: common ones ("CPAS d'Ixelles", "Rue Haute") and those in
+    ``known`` (the directory's organisation and service names: "Ligne Info Sociale")."""
+    if not note:
+        return note
+    note = _WITH_CIVILITY.sub("…", note)
+    known_text = " ".join(known)
+    pos = 0
+    while match := _FIRST_AND_FAMILY.search(note, pos):
+        first = match.group(1)
+        head = first.split("-")[0].lower()
+        if first.lower() in _PLACE_WORDS or head in _PLACE_WORDS or \
+                match.group(0) in known_text:
+            pos = match.end()  # the whole name of a place or service
+            continue
+        if first.lower() in _NOT_FIRST_NAMES or head in _NOT_FIRST_NAMES:
+            pos = match.start(1) + len(first)  # the next word may still start a name
+            continue
+        note = note[:match.start()] + "…" + note[match.end():]
+        pos = match.start() + 1
+    note = re.sub(r"…(?:\s*…)+", "…", note)
+    return " ".join(note.split()) or None

@@ -246,7 +246,9 @@ def _size(info: str) -> tuple[float, float, int]:
     return width, height, int(re.search(r"Pages:\s+(\d+)", info).group(1))
 
 
-def test_80mm_pdf_is_one_page_and_ends_with_the_named_person(client, db, seeded, tmp_path):
+def test_80mm_pdf_is_one_page_and_starts_with_the_named_person(client, db, seeded, tmp_path):
+    """The named person comes right after the need (the top of the slip), and the slip ends
+    with its reference: the code, the date in full, and the QR code said in plain words."""
     pathway = seeded["pathway"]
     response = client.get("/slip.pdf", params={"pathway": pathway.id})
     assert response.status_code == 200
@@ -254,14 +256,15 @@ def test_80mm_pdf_is_one_page_and_ends_with_the_named_person(client, db, seeded,
     info, text = _pdf_text(response.content, tmp_path)
     width, height, pages = _size(info)
     assert abs(width - 226.77) < 1.5 and pages == 1
-    contact = slip.for_pathway(db, pathway).contact
-    tail = text.rsplit("Votre personne de contact", 1)[1].strip()
-    assert tail.startswith(contact.name)
-    assert contact.role.split()[0] in tail
-    last = " ".join(contact.availability[-1].split()) if contact.availability else None
-    address = contact.location.address if contact.location else None
-    ending = f"{address.postal_code} {address.city}" if address and address.street else last
-    assert text.endswith(ending)
+    composed = slip.for_pathway(db, pathway)
+    contact = composed.contact
+    head, tail = text.split("Votre personne de contact", 1)
+    assert slip.tidy(pathway.need) in head and "Étape" not in head
+    assert tail.strip().startswith(contact.name)
+    assert contact.role.split()[0].rstrip(",") in tail
+    assert text.index(contact.name) < text.index("Étape 1")
+    assert "scannez ce code" in text
+    assert text.endswith(composed.date_words)
     assert slip.reference_code(f"pathway={pathway.id}") in text
 
 
@@ -643,7 +646,7 @@ def test_every_seed_slip_is_easy_to_read(client, db):
     for pathway in store.list_pathways(db, status="active"):
         text = _slip_text(client.get("/slip", params={"pathway": pathway.id}).text)
         problems = falc_problems(text, max_words=15)
-        problems += unexplained_acronyms(text, slip.tidy(pathway.need))
+        problems += unexplained_acronyms(text, slip.tidy(slip.timeless(pathway.need)))
         assert not problems, (pathway.need, problems)
         scores[pathway.need] = (kandel_moles(one_unit_per_line(text)), kandel_moles(text))
     assert len(scores) >= 30

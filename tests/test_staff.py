@@ -387,14 +387,15 @@ def _pdf_text(pdf: bytes, tmp_path) -> str:
     return " ".join(text.split())
 
 
-def test_compose_reorder_and_pdf_ends_with_the_named_person(staff):
+def test_compose_reorder_and_pdf_starts_with_the_named_person(staff):
     token = become(staff, "staff")
     pathway = staff.pathway
     page = staff.client.get("/staff/slip", params={"pathway": pathway.id})
     steps = re.findall(r'name="step" value="([^"]+)"', page.text)
     assert steps == [f"p{i}" for i in range(len(pathway.steps))]
     form = {"csrf": token, "pathway": pathway.id, "step": steps, "lang": "fr", "paper": "a4",
-            "note": "Venez avant 10 h. NN 85.07.30-033.28 marie@example.be"}
+            "note": "Venez avant 10 h. NN 85.07.30-033.28 marie@example.be "
+                    "Demandez Mme Dupont au CPAS d'Ixelles."}
     if len(steps) > 1:
         moved = staff.client.post("/staff/slip", data={**form, "action": "down:0"},
                                   headers={"HX-Request": "true"})
@@ -413,14 +414,15 @@ def test_compose_reorder_and_pdf_ends_with_the_named_person(staff):
     db = fresh_db(staff)
     last = store.get_service(db, staff.other_service.id)
     person = store.get_contact(db, last.contact_ids[0])
-    # Ends with the named person: nothing but their details after their name.
-    name = f"{person.given_name} {person.family_name}"
-    tail = text.split("Votre personne de contact")[-1]
-    assert name in tail.split(person.role)[0]
-    assert staff.other_service.name not in tail and "Code" not in tail
+    # Starts with the named person (of the main step, see slip.main_step), before the steps.
+    box = text.split("Votre personne de contact")[1].split("Étape 1")[0]
+    step_contacts = [store.get_contact(db, s.contact_id) for s in pathway.steps] + [person]
+    assert any(f"{c.given_name} {c.family_name}" in box for c in step_contacts), box
+    assert staff.other_service.name not in box and "Code" not in box
     # The note is printed, with the national number and e-mail address removed.
     assert "Venez avant 10 h." in text  # the note, framed
     assert "85.07.30" not in text and "marie@example.be" not in text
+    assert "Dupont" not in text and "au CPAS d'Ixelles." in text  # a name, not a place
     # The code is counted for follow-up (anonymously).
     code = re.search(r"Code : ([A-Z0-9]{3}-[A-Z0-9]{3})", text).group(1)
     issued = reports.find(db, code)
@@ -441,13 +443,13 @@ def test_print_on_the_80mm_roll(staff):
                           check=True).stdout
     width = float(re.search(r"Page size:\s+([\d.]+) x", info).group(1))
     assert abs(width - 226.8) < 2 and re.search(r"Pages:\s+1\b", info)
-    # In Dutch, and still ending with the named person.
+    # In Dutch, and still starting with the named person.
     text = _pdf_text(pdfs[0].read_bytes(), staff.tmp_path)
     person = store.get_contact(fresh_db(staff), staff.service.contact_ids[0])
     name = f"{person.given_name} {person.family_name}"
     assert "Uw contactpersoon" in text
-    tail = text.split("Uw contactpersoon")[-1]
-    assert name in tail and "Code" not in tail and staff.service.name not in tail
+    box = text.split("Uw contactpersoon")[1]
+    assert box.index(name) < box.index("Code")
 
 
 # --- Problem reports and follow-up ------------------------------------------------------------

@@ -119,7 +119,12 @@ def _compose(db: Database, comp: Composition) -> slips.Slip | None:
         composed = slips.compose(db, steps, lang=comp.lang, title=title,
                                  title_lang=comp.lang if title else None,
                                  query=urlencode([("service", s.service_id) for s in steps]))
-    note = reports.clean_note(comp.note)
+    # The form says "pas de nom": national numbers, e-mail addresses and anything that looks
+    # like a person's name are removed; the directory's own names (services, organisations,
+    # places) are kept.
+    known = [*org_names(db).values(), *(s.name for s in store.iter_services(db)),
+             *(step.location.name for step in composed.steps if step.location)]
+    note = slips.screen_note(reports.clean_note(comp.note), known)
     return msgspec.structs.replace(composed, note=note) if note else composed
 
 
