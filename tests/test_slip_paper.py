@@ -12,7 +12,7 @@ import pytest
 
 from kiosk import i18n
 from kiosk.slips import SLIP_CSS
-from orientation import printing, slip, store
+from orientation import competence, printing, slip, store
 
 SAME_SITE = {"Origin": "http://testserver.local"}
 LANGUAGES = ("fr", "nl", "en", "ar")
@@ -143,7 +143,8 @@ def test_the_slip_says_what_the_qr_code_is_for(client, db):
 
 def test_the_cpas_slip_names_the_cpas_worker_not_the_legal_aid(client, db):
     pathway = _pathway(db, "Je n'ai plus de revenu, je veux demander l'aide du CPAS")
-    composed = slip.for_pathway(db, pathway)
+    # The kiosk (commune Ixelles by default) shows the pathway as an Ixelles resident follows it.
+    composed = slip.for_pathway(db, competence.localize(db, pathway, "Ixelles"))
     # Step 1 is a phone line, step 3 "Le CPAS refuse ? …": the CPAS (step 2) is met in person.
     assert composed.steps[0].by_phone and composed.main == 2
     assert composed.contact == composed.steps[1].person
@@ -164,7 +165,8 @@ def test_the_legal_aid_slip_names_the_first_lawyer_not_the_secretary(db):
 
 def test_a_phone_step_prints_the_phone_and_its_hours_not_an_address(client, db):
     pathway = _pathway(db, "Je n'ai plus de revenu, je veux demander l'aide du CPAS")
-    composed = slip.for_pathway(db, pathway)
+    # The kiosk (commune Ixelles by default) shows the pathway as an Ixelles resident follows it.
+    composed = slip.for_pathway(db, competence.localize(db, pathway, "Ixelles"))
     phone_step = composed.steps[0]
     assert phone_step.by_phone and phone_step.location is None and phone_step.phones
     html = client.get("/slip", params={"pathway": pathway.id}).text
