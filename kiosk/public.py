@@ -490,9 +490,7 @@ def speak(request: Request, data: JSONBody[SpeechRequest]) -> Response[bytes]:
 
 def error_page(request: Request, exc: Exception) -> Response:
     """Errors in plain words, with the call button like every screen."""
-    if isinstance(exc, speech.SpeechError):  # the kiosk's own: the voice is unavailable
-        status = 503
-    elif isinstance(exc, OrientationError):
+    if isinstance(exc, OrientationError):  # the voice being unavailable included (503)
         status, _ = describe(exc)
     elif isinstance(exc, HTTPException):
         status = exc.status_code

@@ -38,7 +38,10 @@ MAX_CACHE_BYTES = 200 * 1024 * 1024
 
 
 class SpeechError(OrientationError):
-    pass
+    """The voice is unavailable (espeak-ng missing or failing): the service, not the input."""
+
+    code = "speech-unavailable"
+    status = 503
 
 
 def _key(voice: str, text: str) -> str:
