@@ -6,10 +6,11 @@ public holiday. An absent person is replaced by their substitute for the length 
 the field reports' "il faut quelqu'un au bout du fil" means never pointing at an empty desk.
 
 For a need and a person's commune, the right person comes before the reachable one: first
-those of services competent for the commune (its areas name it, then services open to
-anyone in its region, then another region's), then those whose service is mainly about the
-need (the need listed first) before those for whom it is one need among others, then those
-near (in the commune or a neighbouring one), then the most time left to call. A shelter for
+those of services of the person's region, then of services that serve the commune (their
+areas hold it, or they have none; a service for other communes' residents only is left
+out), then those whose service is mainly about the need (the need listed first) before
+those for whom it is one need among others, then those near (in the commune or a
+neighbouring one), then the most time left to call. A shelter for
 victims of violence that also lists "logement" no longer answers "logement near Ixelles"
 ahead of the housing offices.
 """
@@ -114,9 +115,9 @@ def _windows(db: Database, contact: Contact, service: Service, at: dt.datetime,
 
 
 def _fit(db: Database, service: Service, commune: str | None,
-         needs: Sequence[str]) -> tuple[tuple[int, int, int], str | None]:
-    """(how well the service fits: competence for the commune, the need's place among the
-    service's needs, nearness; lower is better) and the other region's slug, if any."""
+         needs: Sequence[str]) -> tuple[tuple[int, ...], str | None]:
+    """(how well the service fits, lower is better: see the module docstring) and the other
+    region's slug, if any."""
     regions, places = set(), set()
     for location_id in service.location_ids:
         try:
@@ -130,17 +131,14 @@ def _fit(db: Database, service: Service, commune: str | None,
     offer = next((n for n, need in enumerate(service.needs) if need in wanted),
                  len(service.needs)) if wanted else 0
     if commune is None:
-        return (0, offer, 0), None
+        return (0, 0, offer, 0), None
     region = communes.region(commune)
     elsewhere = sorted(regions)[0] if region and regions and region not in regions else None
-    if service.areas and competence.covers(service, commune):
-        competent = 0  # its areas name the commune (or its region): the office for it
-    elif elsewhere is None:
-        competent = 1  # open to anyone, in the person's region
-    else:
-        competent = 2
+    # Its region first, then serving the commune (its areas hold it, or it has none), then
+    # the need, then nearness.
+    serves = 0 if competence.covers(service, commune) else 1
     near = 0 if commune in places else 1 if places & communes.neighbours(commune) else 2
-    return (competent, offer, near), elsewhere
+    return (int(elsewhere is not None), serves, offer, near), elsewhere
 
 
 def who_to_call(
@@ -165,7 +163,7 @@ def who_to_call(
     now: list[Reachable] = []
     upcoming: list[Reachable] = []
     seen_now: set[str] = set()
-    fits: dict[str, tuple[int, int, int]] = {}
+    fits: dict[str, tuple[int, ...]] = {}
     for service_id in service_ids:
         service = store.get_service(db, service_id)
         if commune is not None and not competence.competent(service, commune):
