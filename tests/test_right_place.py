@@ -275,3 +275,16 @@ def test_the_call_page_takes_the_persons_commune(console):
     assert 'value="Ixelles"' in page.text and "Commune de la personne" in page.text
     assert console.get("/staff/call/need/logement",
                        params={"commune": "Atlantis"}).status_code == 422
+
+
+# --- Energy: the person's own CPAS, in either region -----------------------------------------
+
+
+def test_the_brussels_energy_pathway_sends_each_person_to_their_cpas(db):
+    pathway = store.get_pathway(db, pid("facture-energie-limiteur-bruxelles"))
+    assert [s.role for s in pathway.steps] == [None, "cpas", None]
+    for commune, cpas in (("Ixelles", "cpas-ixelles-social"), ("Jette", "cpas-jette-social")):
+        assert competence.localize(db, pathway, commune).steps[1].service_id == sid(cpas)
+    # The Wavre one names the CPAS de Wavre: it is for the people of Wavre.
+    wavre = store.get_pathway(db, pid("facture-energie-impayee-wavre"))
+    assert competence.covered_communes(wavre) == ["Wavre"]
