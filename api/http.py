@@ -109,7 +109,9 @@ def problem_from(request: Request, exc: Exception) -> Response:
                             headers={"WWW-Authenticate": "Bearer"})
         extra: dict[str, Any] = {}
         if isinstance(exc, PathwayInvalid):
-            extra["step"] = exc.step
+            # The refusal's stable reason ("role-unresolved"…) and what fills its message,
+            # so a client can say it in its own words, as the staff editor does.
+            extra.update(step=exc.step, reason=exc.reason, params=exc.params or None)
         if isinstance(exc, InvalidData):
             default = "steps" if isinstance(exc, PathwayInvalid) else "body"
             extra["errors"] = [{"field": exc.field or default, "message": str(exc)}]

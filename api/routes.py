@@ -20,7 +20,7 @@ from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath, FromQuery, JSONBody, Parameter
 from sqlite_utils import Database
 
-from orientation import hours, store, writes
+from orientation import communes, hours, store, writes
 from orientation.access import Caller, require_role, view
 from orientation.errors import Conflict, InvalidData, NotFound
 from orientation.models import (
@@ -157,11 +157,20 @@ def list_services(
                        examples=[Example(summary="words", value="dettes loyer")]),
     need: list[str] | None = Parameter(default=None, description="Need codes or ids "
                                 "(any of them; a need includes its sub-needs)."),
-    commune: str | None = Parameter(default=None, max_length=60,
-                                    description="A commune, former commune or postal code."),
-    nearby: bool = _flag("With `commune`: also the neighbouring communes."),
+    commune: str | None = Parameter(
+        default=None, max_length=60,
+        description="Serves the people of this commune (a commune, former commune or postal "
+                    "code): its service areas hold the commune, or it has none. Also the "
+                    "person's commune for ranking: services of its region first, and those "
+                    "for their own residents only (a CPAS, Actiris, Le Forem) of another "
+                    "commune below the ones competent for it."),
+    located_in: str | None = Parameter(
+        default=None, max_length=60,
+        description="Has a place in this commune (a commune, former commune or postal code)."),
+    nearby: bool = _flag("With `located_in`: also the neighbouring communes."),
     near: str | None = Parameter(default=None, max_length=60,
-                                 description="Where the person is: ranks closer services first."),
+                                 description="Where the person is: ranks closer services first "
+                                             "(and, without `commune`, its region's first)."),
     open_now: bool = _flag("Only services open now."),
     open_today: bool = _flag("Only services with opening hours today."),
     walk_in: bool = _flag("Only services where one can come without an appointment."),
@@ -176,12 +185,15 @@ def list_services(
                                                 description="Language of names and snippets."),
     page: int = PageNumber, per_page: int = PerPage,
 ) -> Response[ServicePage]:
-    filters = Filters(needs=need or [], commune=commune, nearby=nearby, open_now=open_now,
+    filters = Filters(needs=need or [], commune=commune, located_in=located_in,
+                      nearby=nearby, open_now=open_now,
                       open_today=open_today, walk_in=walk_in, free=free, step_free=step_free,
                       no_digital=no_digital, languages=language or [],
                       audiences=audience or [], kind="service")
-    found = index.search(db, q, filters=filters, near=near, lang=lang, limit=per_page,
-                         offset=(page - 1) * per_page, facets=True)
+    # An unknown commune is refused by the filter, under its own name.
+    home = communes.commune(commune) if commune else None
+    found = index.search(db, q, filters=filters, near=near, home=home, lang=lang,
+                         limit=per_page, offset=(page - 1) * per_page, facets=True)
     orgs = {o.id: o.name for o in store.list_organizations(db)}
     items = []
     for hit in found.hits:

@@ -219,7 +219,7 @@ def measure(name: str, db: Database, folder: Path, repeat: int) -> None:
     for kind, queries in QUERIES.items():
         uncached, cached, lite = [], [], []
         for text, commune in queries:
-            filters = Filters(commune=commune) if commune else None
+            filters = Filters(located_in=commune) if commune else None
 
             def run(use_cache: bool, text=text, filters=filters):
                 return index.search(db, text, filters=filters, limit=10, use_cache=use_cache)

@@ -248,7 +248,8 @@ def need(request: HTMXRequest, db: DB, index: Index, code: FromPath[str],
     kiosk = _kiosk(request, db)
     pictograms = _pictograms(db)
     found = {kind: index.search(db, "", filters=Filters(needs=[term.code], kind=kind),
-                                near=kiosk.commune, at=kiosk.at, lang=lang, limit=100)
+                                near=kiosk.commune, home=kiosk.home, at=kiosk.at, lang=lang,
+                                limit=100)
              for kind in ("pathway", "service")}
     # The person's region first: another region's pathways go below, with its services.
     paths = place.placed(db, found["pathway"].hits, kiosk.home)
@@ -274,8 +275,8 @@ def search(request: HTMXRequest, db: DB, index: Index, q: FromQuery[str] = "",
     if query:
         kiosk = _kiosk(request, db)
         # The best 100, reordered: the person's region first, then what they may use.
-        results = index.search(db, query, near=kiosk.commune, at=kiosk.at, lang=lang,
-                               limit=100, pathways_first=True)
+        results = index.search(db, query, near=kiosk.commune, home=kiosk.home, at=kiosk.at,
+                               lang=lang, limit=100, pathways_first=True)
         ordered = place.own_first(place.placed(db, results.hits, kiosk.home),
                                   pathways_first=True)
         start = (page - 1) * PAGE_SIZE

@@ -68,6 +68,22 @@ def _in_area(area: Area, commune: str) -> bool:
     return communes.commune(area.name) == commune
 
 
+def served(areas: Iterable[Area]) -> set[str] | None:
+    """The communes the directory knows that lie in ``areas``; None when they cover everyone
+    (no area given, or the whole country). What the search's commune filter matches: "serves
+    people of this commune"."""
+    areas = list(areas)
+    if not areas or any(a.kind == "country" for a in areas):
+        return None
+    found: set[str] = set()
+    for area in areas:
+        if area.kind == "region":
+            found.update(REGION_COMMUNES.get(area.name, ()))
+        elif name := communes.commune(area.name):
+            found.add(name)
+    return found
+
+
 def covers(service: Service, commune: str | None) -> bool:
     """Whether ``commune`` lies in the service's areas (a service without areas covers all;
     an unknown commune lies in no area but the whole country)."""

@@ -17,7 +17,7 @@ from whoosh.fields import ID, TEXT, Schema
 from whoosh.query import Term as WhooshTerm
 
 from bench.search import relevance
-from orientation import communes, hours, store
+from orientation import communes, competence, hours, store
 from orientation.errors import InvalidData
 from orientation.models import slug_id
 from orientation.search import (AUDIENCES, DEFAULT_SYNONYMS, Filters, SearchIndex, analysis,
@@ -272,10 +272,19 @@ def _open(service, at, *, whole_day=False) -> bool:
 CHECKS = {
     "needs": (Filters(needs=["energie"]), lambda db, r: "energie" in r[4]),
     "sub-need": (Filters(needs=["expulsion"]), lambda db, r: "expulsion" in r[4]),
-    "commune": (Filters(commune="Schaerbeek"),
-                lambda db, r: "Schaerbeek" in _communes(db, r[3])),
-    "postal code": (Filters(commune="1060"), lambda db, r: "Saint-Gilles" in _communes(db, r[3])),
-    "nearby": (Filters(commune="Ixelles", nearby=True),
+    "located in": (Filters(located_in="Schaerbeek"),
+                   lambda db, r: "Schaerbeek" in _communes(db, r[3])),
+    "postal code": (Filters(located_in="1060"),
+                    lambda db, r: "Saint-Gilles" in _communes(db, r[3])),
+    # "Serves the people of": a service's areas hold the commune (or it has none), a
+    # pathway covers it.
+    "serves": (Filters(commune="Ixelles"), lambda db, r: competence.covers(r[2], "Ixelles")
+               if r[0] == "service" else "Ixelles" in competence.covered_communes(
+                   store.get_pathway(db, r[1]))),
+    "serves in Brabant wallon": (Filters(commune="Rebecq"), lambda db, r: competence.covers(
+        r[2], "Rebecq") if r[0] == "service" else "Rebecq" in competence.covered_communes(
+            store.get_pathway(db, r[1]))),
+    "nearby": (Filters(located_in="Ixelles", nearby=True),
                lambda db, r: bool(communes.near("Ixelles") & _communes(db, r[3]))),
     "walk_in": (Filters(walk_in=True), lambda db, r: r[2].access.walk_in or any(
         s.attending_type == "walk_in" for s in r[2].schedules)),
@@ -329,7 +338,7 @@ def test_audience_filter(seeded):
 def test_filters_combine_with_text(seeded):
     db, index = seeded
     everywhere = all_ids(index, db, "logement")
-    in_schaerbeek = all_ids(index, db, "logement", filters=Filters(commune="Schaerbeek"))
+    in_schaerbeek = all_ids(index, db, "logement", filters=Filters(located_in="Schaerbeek"))
     assert sid("cpas-schaerbeek-logement") in in_schaerbeek
     assert in_schaerbeek < everywhere
 
@@ -348,7 +357,7 @@ def test_facet_counts_are_the_filtered_totals(seeded):
     for facet in facets["needs"][:6]:
         assert facet.count == total(needs=[facet.value])
     for facet in facets["communes"][:6]:
-        assert facet.count == total(commune=facet.value)
+        assert facet.count == total(located_in=facet.value)
     for facet in facets["languages"][:4]:
         assert facet.count == total(languages=[facet.value])
     assert {f.value for f in facets["audiences"]} <= set(AUDIENCES)
@@ -433,7 +442,7 @@ def test_pages_do_not_overlap(seeded):
 def test_zero_results_suggest_a_spelling_and_a_broader_need(seeded):
     db, index = seeded
     results = index.search(db, "expulsion", filters=Filters(needs=["expulsion"],
-                                                             commune="Hélécine"))
+                                                             located_in="Hélécine"))
     assert results.total == 0
     assert results.broader_need.code == "logement"
     assert results.broader_need.label == "Logement"
@@ -451,6 +460,8 @@ def test_zero_results_suggest_a_spelling_and_a_broader_need(seeded):
 @pytest.mark.parametrize("kwargs, field", [
     ({"near": "Atlantis"}, "near"),
     ({"filters": Filters(commune="Atlantis")}, "commune"),
+    ({"filters": Filters(located_in="Atlantis")}, "located_in"),
+    ({"home": "Atlantis"}, "home"),
     ({"filters": Filters(needs=["licornes"])}, "needs"),
     ({"filters": Filters(audiences=["martiens"])}, "audiences"),
     ({"filters": Filters(languages=["<script>"])}, "languages"),

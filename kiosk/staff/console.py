@@ -2,6 +2,12 @@
 composer (``slip.py``) and the desk page: who is asking (one guard for the role matrix and
 CSRF), how a console page is rendered, and how errors are shown.
 
+The person's commune ("Commune de la personne", ``residence``) is asked once in the search form
+and kept like the kiosk's "Où habitez-vous ?": in a browser-session cookie only, never in the
+database or the logs. Search uses it as "serves the people of this commune" and to put the
+person's region first; pathways and slips resolve their roles from it (le CPAS de votre
+commune).
+
 Every route declares the least role it needs in ``opt["role"]`` ("public" for the login page);
 ``staff_guard`` checks it, so a route without a role is refused rather than left open. Every
 form carries the session's CSRF token (htmx sends it as ``X-CSRF-Token``), checked by the same
@@ -25,7 +31,7 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlite_utils import Database
 
-from orientation import accounts, store, verification, writes
+from orientation import accounts, communes, store, verification, writes
 from orientation.access import Caller
 from orientation.errors import OrientationError, PermissionDenied, describe
 from orientation.models import ROLES
@@ -35,6 +41,35 @@ LOG = logging.getLogger(__name__)
 CSRF_FIELD = "csrf"
 #: A posted form, as parsed by Litestar: one value is a string, a repeated field a list.
 FormBody = URLEncodedBody[dict[str, Any]]
+
+
+#: The person's commune of residence (or, without a home address, where they stay): a slug.
+RESIDENCE_COOKIE = "staff_commune"
+RESIDENCE_FIELD = "commune"
+_BY_SLUG = {communes.slug(c): c for c in communes.COMMUNES}
+
+
+def residence(request: Request) -> tuple[str | None, str]:
+    """(the person's commune, canonical, or None; what was typed, for the form). A value in
+    the query (the search form's field) wins over the cookie; an empty one forgets it."""
+    if RESIDENCE_FIELD in request.query_params:
+        typed = " ".join(request.query_params.get(RESIDENCE_FIELD, "").split())[:60]
+        return communes.commune(typed) if typed else None, typed
+    found = _BY_SLUG.get(request.cookies.get(RESIDENCE_COOKIE, ""))
+    return found, found or ""
+
+
+def keep_residence(request: Request, response: Response, commune: str | None) -> None:
+    """Remember the person's commune for this browser session (no max-age: gone when the
+    browser closes, or on log out), or forget it when the field was emptied."""
+    if RESIDENCE_FIELD not in request.query_params:
+        return
+    if commune:
+        response.set_cookie(RESIDENCE_COOKIE, communes.slug(commune), path="/staff",
+                            httponly=True, samesite="strict",
+                            secure=request.url.scheme == "https")
+    elif request.cookies.get(RESIDENCE_COOKIE):
+        response.delete_cookie(RESIDENCE_COOKIE, path="/staff")
 
 
 def open_db(connection: ASGIConnection) -> Database:

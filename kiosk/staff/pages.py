@@ -31,6 +31,7 @@ from sqlite_utils import Database
 from orientation import (
     accounts,
     communes,
+    competence,
     contacts,
     hours,
     reports,
@@ -47,8 +48,11 @@ from orientation.search import AUDIENCES, FLAGS, Filters, Results, SearchIndex
 from kiosk import i18n
 
 from .console import (
+    RESIDENCE_COOKIE,
     FormBody,
     caller,
+    keep_residence,
+    residence,
     lists,
     org_names,
     own_org,
@@ -148,6 +152,7 @@ def logout(request: Request, db: NamedDependency[Database]) -> Redirect:
     accounts.close_session(db, request.cookies.get(accounts.COOKIE))
     response = Redirect("/staff/login", status_code=303)
     response.delete_cookie(accounts.COOKIE, path="/")
+    response.delete_cookie(RESIDENCE_COOKIE, path="/staff")  # the person's commune too
     return response
 
 
@@ -169,12 +174,14 @@ def home(request: HTMXRequest, db: NamedDependency[Database]) -> Template:
     return page(request, "staff/home.html", needs=needs, counts=counts)
 
 
-def _filters(request: Request) -> Filters:
-    commune = request.query_params.get("commune") or None
+def _filters(request: Request, home: str | None, typed: str) -> Filters:
+    """The form's filters; the person's commune (``home``, or what was typed when it is no
+    commune: the search then says so) keeps what serves its people."""
+    located = request.query_params.get("located_in") or None
     kind = request.query_params.get("kind")
     return Filters(
-        needs=_multi(request, "need"), commune=commune,
-        nearby=bool(commune) and _flag(request, "nearby"),
+        needs=_multi(request, "need"), commune=home or typed or None, located_in=located,
+        nearby=bool(located) and _flag(request, "nearby"),
         open_now=_flag(request, "open_now"), open_today=_flag(request, "open_today"),
         walk_in=_flag(request, "walk_in"), free=_flag(request, "free"),
         languages=_multi(request, "language"), step_free=_flag(request, "step_free"),
@@ -198,6 +205,7 @@ class Row(msgspec.Struct, kw_only=True):
     contact: Any = None  # the main contact, with every line
     verified: dict[str, Any] = {}
     steps: int = 0
+    elsewhere: str | None = None  # another region than the person's (its slug)
 
 
 def _service_row(db: Database, service: Service, hit, months: int, at: dt.datetime) -> Row:
@@ -218,18 +226,22 @@ def _service_row(db: Database, service: Service, hit, months: int, at: dt.dateti
 def search(request: HTMXRequest, db: NamedDependency[Database], index: NamedDependency[SearchIndex],
            q: FromQuery[str] = "") -> Template:
     query = " ".join(q.split())[:200]
-    filters = _filters(request)
+    home, typed = residence(request)
+    filters = _filters(request, home, typed)
     raw_page = request.query_params.get("page", "1")
     page_number = max(1, min(int(raw_page) if raw_page.isdigit() else 1, 500))
     try:
-        results = index.search(db, query, filters=filters, near=filters.commune,
+        # Near the place asked for, else the person's commune; their region first.
+        results = index.search(db, query, filters=filters,
+                               near=filters.located_in or home, home=home,
                                limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE,
                                facets=True)
         problem = None
     except InvalidData as exc:  # an unknown commune or need: say so next to the form
         results = Results(query=query, total=0, offset=0, limit=PAGE_SIZE, hits=[])
         problem = str(exc)
-    if query and page_number == 1 and filters == Filters() and problem is None:
+    if query and page_number == 1 and filters == Filters(commune=filters.commune) \
+            and problem is None:
         unmet.record(db, query, results.total, channel="staff",
                      known=lambda word: index.knows(db, word))
     months, at = stale_months(request), hours.now()
@@ -243,16 +255,20 @@ def search(request: HTMXRequest, db: NamedDependency[Database], index: NamedDepe
                 rows.append(Row(kind="pathway", id=hit.id, title=hit.title,
                                 snippet=hit.snippet, steps=len(pathway.steps),
                                 open_now=hit.open_now))
+            rows[-1].elsewhere = hit.elsewhere
         except NotFound:
             continue  # removed since the index last looked
     terms = {t.code: t for t in store.list_terms(db)}
     args = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
-    return page(request, "staff/search.html", fragment="staff/_results.html", q=query,
+    shown = page(request, "staff/search.html", fragment="staff/_results.html", q=query,
                 filters=filters, results=results, rows=rows, terms=terms, problem=problem,
+                residence=typed, residence_known=home, residences=communes.COMMUNES,
                 audiences=list(AUDIENCES), flags=FLAGS, page_number=page_number,
                 pages=max(1, -(-results.total // PAGE_SIZE)),
                 base_query=urlencode(args), languages=("fr", "nl", "en", "ar", "de", "es",
                                                         "tr", "ru", "uk", "pt", "it", "ro"))
+    keep_residence(request, shown, home)
+    return shown
 
 
 # --- A service, a pathway, compare ------------------------------------------------------------
@@ -289,7 +305,8 @@ def service_page(request: HTMXRequest, db: NamedDependency[Database], service_id
 @get("/pathway/{pathway_id:str}", sync_to_thread=True, name="staff_pathway",
      opt={"role": "staff"})
 def pathway_page(request: HTMXRequest, db: NamedDependency[Database], pathway_id: FromPath[str]) -> Template:
-    pathway = store.get_pathway(db, pathway_id)
+    # Each role (le CPAS de votre commune) resolved for the person's commune, once given.
+    pathway = competence.localize(db, store.get_pathway(db, pathway_id), residence(request)[0])
     steps = [{"step": s, "service": store.get_service(db, s.service_id),
               "contact": store.get_contact(db, s.contact_id)} for s in pathway.steps]
     return page(request, "staff/pathway.html", pathway=pathway, steps=steps,
@@ -319,29 +336,21 @@ def call_service(request: HTMXRequest, db: NamedDependency[Database], service_id
 
 @get("/call/need/{code:str}", sync_to_thread=True, name="staff_call_need",
      opt={"role": "staff"})
-def call_need(request: HTMXRequest, db: NamedDependency[Database], code: FromPath[str],
-              commune: FromQuery[str] = "") -> Template:
+def call_need(request: HTMXRequest, db: NamedDependency[Database], code: FromPath[str]) -> Template:
+    """The people to call for a need, the best fit for the person's commune first (see
+    ``contacts.who_to_call``): the offices competent for it, mainly about the need, near."""
     term = store.get_term_by_code(db, code)
-    wanted = {term.id, *(t.id for t in store.list_terms(db) if t.parent_id == term.id)}
-    places = None
-    if commune:
-        name = communes.commune(commune)
-        if name is None:
-            raise InvalidData(f"unknown commune {commune!r}", field="commune")
-        places = {name, *communes.neighbours(name)}
-    services = {}
-    for service in store.iter_services(db, status="active"):
-        if not wanted & set(service.needs):
-            continue
-        if places is not None and not any(
-                (loc := store.get_location(db, i)).address
-                and communes.commune(loc.address.city, loc.address.postal_code) in places
-                for i in service.location_ids):
-            continue
-        services[service.id] = service
-    plan = contacts.who_to_call(db, list(services), staff=True)
-    return page(request, "staff/call.html", title=i18n.term_label(term, "fr"), service=None,
-                plan=plan, services=services, term=term, commune=commune)
+    wanted = [term.id, *(t.id for t in store.list_terms(db) if t.parent_id == term.id)]
+    home, typed = residence(request)
+    if typed and home is None:
+        raise InvalidData(f"unknown commune {typed!r}", field="commune")
+    services = {s.id: s for s in store.iter_services(db, status="active")
+                if set(wanted) & set(s.needs)}
+    plan = contacts.who_to_call(db, list(services), staff=True, commune=home, needs=wanted)
+    shown = page(request, "staff/call.html", title=i18n.term_label(term, "fr"), service=None,
+                 plan=plan, services=services, term=term, commune=typed)
+    keep_residence(request, shown, home)
+    return shown
 
 
 @get("/call", sync_to_thread=True, name="staff_call", opt={"role": "staff"})

@@ -23,15 +23,15 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 from sqlite_utils import Database
 
-from orientation import printing, reports, store
+from orientation import communes, competence, printing, reports, store
 from orientation import slip as slips
 from orientation.errors import InvalidData
-from orientation.models import PathwayStep
+from orientation.models import Pathway, PathwayStep
 
 from kiosk import i18n
 from kiosk.slips import slip_context, slip_document
 
-from .console import FormBody, lists, org_names, page, settings
+from .console import FormBody, lists, org_names, page, residence, settings
 
 MAX_SLIP_STEPS = 6
 NOTE_MAX = 200
@@ -89,8 +89,17 @@ def _composition(db: Database, data: dict[str, list[str]]) -> Composition:
     return comp
 
 
-def _pathway_steps(db: Database, comp: Composition) -> list[PathwayStep]:
-    pathway = store.get_pathway(db, comp.pathway_id) if comp.pathway_id else None
+def _pathway(db: Database, comp: Composition, commune: str | None) -> Pathway | None:
+    """The composition's pathway, each role resolved for the person's commune (le CPAS de
+    votre commune) once the console knows it."""
+    if not comp.pathway_id:
+        return None
+    return competence.localize(db, store.get_pathway(db, comp.pathway_id), commune)
+
+
+def _pathway_steps(db: Database, comp: Composition, commune: str | None = None
+                   ) -> list[PathwayStep]:
+    pathway = _pathway(db, comp, commune)
     steps = []
     for token in comp.steps:
         if token.startswith("p") and token[1:].isdigit() and pathway:
@@ -105,14 +114,18 @@ def _pathway_steps(db: Database, comp: Composition) -> list[PathwayStep]:
     return steps
 
 
-def _compose(db: Database, comp: Composition) -> slips.Slip | None:
+def _compose(db: Database, comp: Composition, commune: str | None = None) -> slips.Slip | None:
     if not comp.steps:
         return None
-    steps = _pathway_steps(db, comp)
-    pathway = store.get_pathway(db, comp.pathway_id) if comp.pathway_id else None
+    steps = _pathway_steps(db, comp, commune)
+    pathway = _pathway(db, comp, commune)
     whole = pathway is not None and comp.steps == [f"p{i}" for i in range(len(pathway.steps))]
     if whole:
         composed = slips.for_pathway(db, pathway, lang=comp.lang)
+        if commune and any(step.role for step in pathway.steps):
+            # The QR code leads to the same offices on a phone (the kiosk's ``?commune=``).
+            composed = msgspec.structs.replace(composed, query=f"{composed.query}&" + urlencode(
+                {"commune": communes.slug(commune)}))
     else:
         # The QR code and the reference code follow the services, in the order chosen.
         title = pathway.text("need", comp.lang) if pathway else None
@@ -129,8 +142,9 @@ def _compose(db: Database, comp: Composition) -> slips.Slip | None:
 
 
 def _composer(request: HTMXRequest, db: Database, comp: Composition) -> Template:
-    composed = _compose(db, comp)
-    pathway = store.get_pathway(db, comp.pathway_id) if comp.pathway_id else None
+    commune = residence(request)[0]
+    composed = _compose(db, comp, commune)
+    pathway = _pathway(db, comp, commune)
     labels = []
     for token in comp.steps:
         if token.startswith("p") and pathway:
@@ -178,7 +192,7 @@ def _issue(db: Database, comp: Composition, composed: slips.Slip) -> None:
 def slip_print(request: HTMXRequest, db: NamedDependency[Database],
                data: FormBody) -> Template:
     comp = _composition(db, lists(data))
-    composed = _compose(db, comp)
+    composed = _compose(db, comp, residence(request)[0])
     if composed is None:
         raise InvalidData("add at least one step to the slip", field="step")
     config = settings(request)
@@ -201,7 +215,7 @@ def slip_print(request: HTMXRequest, db: NamedDependency[Database],
 def slip_pdf(request: HTMXRequest, db: NamedDependency[Database],
              data: FormBody) -> Response[bytes]:
     comp = _composition(db, lists(data))
-    composed = _compose(db, comp)
+    composed = _compose(db, comp, residence(request)[0])
     if composed is None:
         raise InvalidData("add at least one step to the slip", field="step")
     try:

@@ -43,9 +43,20 @@ Ranking rules, in order:
    (1.2) in a neighbouring one (``orientation/communes.py``), ``REGION_BOOST`` (1.1) elsewhere
    in the same region, and by ``OPEN_BOOST`` (1.15) when it is open at ``at``. Boosts
    multiply the text score, so a much better text match further away still comes first.
-4. **Pathways first** (``pathways_first=True``, the kiosk): matching pathways, which end with a
+4. **The person's own first** (only with ``home``, the commune where the person lives or
+   stays; it defaults to ``near``): records of the person's region come before another
+   region's, whatever their coverage and scores (a pathway's region is the one it declares, a service's
+   those of its places; a record without a place is of no region), and, within them, what
+   serves the person's commune before what is for other communes' residents only (a
+   service with ``residents_only``, a pathway that does not cover the commune).
+   ``Hit.elsewhere`` names the other region, ``Hit.outside`` says "not for you".
+5. **Pathways first** (``pathways_first=True``, the kiosk): matching pathways, which end with a
    named person, are listed before services, each part in the order above.
-5. Ties: index order (alphabetical by name after a rebuild), so the order is stable.
+6. Ties: index order (alphabetical by name after a rebuild), so the order is stable.
+
+Communes as filters: ``Filters.commune`` keeps what *serves the people* of a commune (its
+service areas hold the commune, or it has none; a pathway: the communes it covers),
+``Filters.located_in`` what *has a place* in it (with ``nearby``: or in a neighbouring one).
 
 A pathway's filters (open now, walk-in, free, language, step-free, digital) are those of its
 first step's service: where the person goes first. Its communes are those of all its steps.

@@ -8,8 +8,10 @@ so the index and the queries share exactly one pipeline. Fields:
 - ``body``: description and translations, audience, eligibility, interpretation, places,
   organisation, and the labels of broader needs also listed;
 - ``words``: the folded, unstemmed words of both, the vocabulary for typo correction;
-- ``tags``: filter values (``n:<need>``, ``c:<commune>``, ``r:<region>``, ``l:<language>``,
-  ``a:<audience>``, ``k:<kind>``, ``walk_in``, ``free``, ``step_free``, ``no_digital``) and
+- ``tags``: filter values (``n:<need>``, ``c:<commune>`` has a place there, ``s:<commune>``
+  serves its people (``s:*`` everyone), ``r:<region>``, ``l:<language>``, ``a:<audience>``,
+  ``k:<kind>``, ``ro`` for its areas' residents only, ``walk_in``, ``free``, ``step_free``,
+  ``no_digital``) and
   opening-hours tags (``d:mo`` open that day, ``o:mo:0900-1200`` open from 9:00 to 12:00
   on Mondays, ``hol`` open on public holidays, ``irr`` dated rules or closures, checked
   exactly at search time); their prefixes are named in ``Tag``;
@@ -17,7 +19,8 @@ so the index and the queries share exactly one pipeline. Fields:
   needs, communes and hours), what a hit shows and what the exact "open now" check reads.
 
 A pathway's tags are those of its first step's service (where the person goes first), with
-the communes of all its steps and its region(s).
+the communes of all its steps and its region(s); it serves the communes it covers (its
+``communes``, else its region's) and only those (``ro``).
 """
 
 from __future__ import annotations
@@ -29,15 +32,16 @@ from sqlite_utils import Database
 from whoosh.analysis import SpaceSeparatedTokenizer
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 
-from .. import communes, hours, store
+from .. import communes, competence, hours, store
 from ..errors import NotFound
 from ..models import Closure, Pathway, Schedule, Service, TaxonomyTerm
 from . import analysis
 from .analysis import LANGS
 
 #: Bumped whenever what the index holds changes: an index of another version is rebuilt on
-#: open. 7: the stored record has named fields (``Stored``) instead of one-letter keys.
-SCHEMA_VERSION = "7"
+#: open. 7: the stored record has named fields (``Stored``) instead of one-letter keys; 8: the
+#: communes served (``s:``), residents only (``ro``) and the stored regions.
+SCHEMA_VERSION = "8"
 META_ID = "__meta__"
 
 #: Audience keys derived from a service's audience and eligibility text (any of the words).
@@ -62,7 +66,10 @@ class Tag:
     flag of the opening hours. Ranking, filters and "open now" read them by these names."""
 
     NEED = "n:"  # + a taxonomy code (a need's ancestors are tagged too)
-    COMMUNE = "c:"  # + communes.slug() of a commune
+    COMMUNE = "c:"  # + communes.slug() of a commune: has a place there
+    SERVES = "s:"  # + communes.slug() of a commune whose people it serves, or SERVES_ALL
+    SERVES_ALL = "s:*"  # serves everyone (no area, or the whole country)
+    RESIDENTS = "ro"  # only for the people of the communes it serves
     REGION = "r:"  # + a region ("bruxelles", "brabant-wallon")
     LANGUAGE = "l:"  # + an ISO 639-1 code
     AUDIENCE = "a:"  # + an AUDIENCES key
@@ -90,6 +97,7 @@ class Stored(msgspec.Struct, kw_only=True):
     descriptions: dict[str, str]  # language -> the description (a pathway: its summary)
     needs: list[str]  # taxonomy codes of its needs (a pathway: its themes)
     communes: list[str]  # canonical commune names (a pathway: those of all its steps)
+    regions: list[str] = []  # the regions of its places (a pathway: its declared region(s))
     hours: Hours
 
 
@@ -116,6 +124,13 @@ def schema() -> Schema:
         tags=KEYWORD(scorable=True),  # filter values: "n:energie", "c:ixelles", "walk_in"…
         data=STORED(),
     )
+
+
+def serves_tags(served: set[str] | None) -> set[str]:
+    """The ``s:`` tags of the communes served (None: everyone)."""
+    if served is None:
+        return {Tag.SERVES_ALL}
+    return {f"{Tag.SERVES}{communes.slug(name)}" for name in served}
 
 
 def hour_tokens(schedules: list[Schedule]) -> set[str]:
@@ -207,7 +222,11 @@ def service_facts(service: Service, ctx: Context) -> dict[str, Any]:
                     for name in [communes.commune(loc.address.city, loc.address.postal_code)]
                     if name})
     tags = {f"{Tag.COMMUNE}{communes.slug(n)}" for n in names}
-    tags |= {f"{Tag.REGION}{loc.address.region}" for loc in locations if loc.address}
+    regions = sorted({loc.address.region for loc in locations if loc.address})
+    tags |= {f"{Tag.REGION}{r}" for r in regions}
+    tags |= serves_tags(competence.served(service.areas))
+    if service.access.residents_only:
+        tags.add(Tag.RESIDENTS)
     tags |= {f"{Tag.LANGUAGE}{lang}" for lang in service.languages}
     tags |= {f"{Tag.AUDIENCE}{a}"
              for a in audiences(service.access.audience, service.access.eligibility)}
@@ -228,6 +247,7 @@ def service_facts(service: Service, ctx: Context) -> dict[str, Any]:
         "tags": tags,
         "communes": names,
         "cities": [loc.address.city for loc in locations if loc.address],
+        "regions": regions,
         "hours": Hours(schedules=service.schedules, closures=service.closures,
                        open_on_public_holidays=service.open_on_public_holidays),
     }
@@ -262,6 +282,7 @@ def service_document(service: Service, ctx: Context) -> dict[str, Any] | None:
             lang: tr.description for lang, tr in service.translations.items() if tr.description},
         needs=[n.code for n in needs],
         communes=facts["communes"],
+        regions=facts["regions"],
         hours=facts["hours"],
     )
     return {"id": service.id, "kind": "service", "title": title_stems, "body": body_stems,
@@ -289,9 +310,12 @@ def pathway_document(pathway: Pathway, ctx: Context) -> dict[str, Any] | None:
     title_stems, title_words = texts(title)
     body_stems, body_words = texts(body)
     regions = ("bruxelles", "brabant-wallon") if pathway.region == "both" else (pathway.region,)
-    tags = {t for t in first["tags"] if not t.startswith((Tag.COMMUNE, Tag.REGION))}
+    tags = {t for t in first["tags"] if not t.startswith((Tag.COMMUNE, Tag.REGION, Tag.SERVES))
+            and t != Tag.RESIDENTS}
     tags |= {f"{Tag.COMMUNE}{communes.slug(n)}" for n in names}
     tags |= {f"{Tag.REGION}{r}" for r in regions} | {f"{Tag.KIND}pathway"}
+    # A pathway is for the communes it covers: its roles resolve there, its steps are there.
+    tags |= serves_tags(set(competence.covered_communes(pathway))) | {Tag.RESIDENTS}
     tags |= {f"{Tag.NEED}{c}" for c in ctx.codes_with_ancestors(pathway.themes)}
     data = Stored(
         titles={"fr": pathway.need} | {lang: tr.need for lang, tr
@@ -300,6 +324,7 @@ def pathway_document(pathway: Pathway, ctx: Context) -> dict[str, Any] | None:
             lang: tr.summary for lang, tr in pathway.translations.items() if tr.summary},
         needs=[n.code for n in themes],
         communes=names,
+        regions=list(regions),
         hours=first["hours"],
     )
     return {"id": pathway.id, "kind": "pathway", "title": title_stems, "body": body_stems,

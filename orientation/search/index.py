@@ -276,12 +276,16 @@ class SearchIndex:
         facets: bool = False,
         pathways_first: bool = False,
         use_cache: bool = True,
+        home: str | None = None,
     ) -> Results:
         """Search services and pathways; see the module docstring for the ranking rules.
 
         ``query`` may be empty to browse by filters (a kiosk tile). ``near`` is the commune
-        where the person is (boosts, and ``Hit.near``); ``at`` the moment for "open now"
-        (default: now, Europe/Brussels); ``lang`` the language of titles and snippets.
+        where the person is (boosts, and ``Hit.near``); ``home`` the commune where the person
+        lives, or stays without a home address (default: ``near``): its region's records come
+        first and what serves its people before what is for other communes' residents
+        (``Hit.elsewhere``, ``Hit.outside``); ``at`` the moment for "open now" (default: now,
+        Europe/Brussels); ``lang`` the language of titles and snippets.
         Raises InvalidData for an unknown need, commune, language or a bad page.
         """
         filters = filters or Filters()
@@ -292,9 +296,10 @@ class SearchIndex:
         at = at or hours.now()
         synonyms = self._load_synonyms()
         near_communes = ranking.near_communes(near)
+        home = ranking.home_commune(home) or (near_communes[0] if near_communes else None)
         with self.snapshot(db) as snap:
-            key = (snap.generation, query, msgspec.json.encode(filters), near, lang, limit,
-                   offset, facets, pathways_first, at.replace(second=0, microsecond=0))
+            key = (snap.generation, query, msgspec.json.encode(filters), near, home, lang,
+                   limit, offset, facets, pathways_first, at.replace(second=0, microsecond=0))
             if use_cache:
                 with self._cache_lock:  # shared by the readers of every snapshot
                     cached = self._cache.get(key)
@@ -302,7 +307,7 @@ class SearchIndex:
                         self._cache.move_to_end(key)
                         return cached
             results = ranking.rank(snap, synonyms, query, filters, near_communes, at, lang,
-                                   limit, offset, facets, pathways_first)
+                                   limit, offset, facets, pathways_first, home)
             if use_cache:
                 with self._cache_lock:
                     self._cache[key] = results

@@ -38,8 +38,11 @@ class Filters(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """What a result must be (combined with AND; the values of a list field with OR)."""
 
     needs: list[str] = []  # taxonomy codes (or ids); sub-needs of a need are included
-    commune: str | None = None  # a commune, former commune or postal code
-    nearby: bool = False  # with ``commune``: also the neighbouring communes
+    #: Serves the people of this commune (a commune, former commune or postal code): its
+    #: areas hold the commune, or it has none (it serves everyone).
+    commune: str | None = None
+    located_in: str | None = None  # has a place in this commune
+    nearby: bool = False  # with ``located_in``: also the neighbouring communes
     open_now: bool = False  # open at ``at`` (schedules, closures, public holidays)
     open_today: bool = False  # has opening hours on ``at``'s day
     walk_in: bool = False  # can come without an appointment
@@ -66,6 +69,11 @@ class Hit(msgspec.Struct, kw_only=True):
     communes: list[str]
     near: bool  # in ``near``'s commune or a neighbouring one
     open_now: bool  # open at ``at`` (a pathway: its first step)
+    #: With a ``home``: the region (slug) of a record of another region, shown as a label.
+    elsewhere: str | None = None
+    #: With a ``home``: for the people of other communes only (residents only, or a pathway
+    #: that does not cover it).
+    outside: bool = False
 
 
 class FacetCount(msgspec.Struct, kw_only=True):
@@ -89,6 +97,16 @@ class Results(msgspec.Struct, kw_only=True):
     generation: int = 0
 
 
+def home_commune(home: str | None) -> str | None:
+    """The canonical name of the person's commune; InvalidData when unknown."""
+    if not home:
+        return None
+    canonical = communes.commune(home)
+    if canonical is None:
+        raise InvalidData(f"unknown commune {home!r}", field="home")
+    return canonical
+
+
 def near_communes(near: str | None) -> tuple[str, set[str]] | None:
     """(the commune, its neighbours) of a commune name or postal code; InvalidData when
     unknown."""
@@ -102,9 +120,10 @@ def near_communes(near: str | None) -> tuple[str, set[str]] | None:
 
 def rank(snap: Snapshot, synonyms: Synonyms, query: str, filters: Filters,
          near: tuple[str, set[str]] | None, at: dt.datetime, lang: str, limit: int,
-         offset: int, facets: bool, pathways_first: bool) -> Results:
+         offset: int, facets: bool, pathways_first: bool, home: str | None = None) -> Results:
     """One page of results for ``query`` on ``snap``, ranked by the rules in the package
-    docstring; ``near`` is what ``near_communes`` returns."""
+    docstring; ``near`` is what ``near_communes`` returns, ``home`` what ``home_commune``
+    returns."""
     allow = _allowed(snap, filters, at)
     plan = query_plan(snap, synonyms, query)
     tier = np.zeros(snap.maxdoc, dtype=np.int8)
@@ -138,8 +157,9 @@ def rank(snap: Snapshot, synonyms: Synonyms, query: str, filters: Filters,
         matched = tier > 0
     if near is not None:
         score *= _boosts(snap, near, at)
-    ranked = _top(snap, matched, tier, score, offset + limit, pathways_first)
-    hits = [_hit(snap, int(d), float(score[d]), plan, near, at, lang)
+    place, outside = _place(snap, home)
+    ranked = _top(snap, matched, tier, score, offset + limit, pathways_first, place)
+    hits = [_hit(snap, int(d), float(score[d]), plan, near, at, lang, home, bool(outside[d]))
             for d in ranked[offset:offset + limit]]
     results = Results(
         query=query, total=int(np.count_nonzero(matched)), offset=offset, limit=limit,
@@ -164,6 +184,11 @@ def _allowed(snap: Snapshot, filters: Filters, at: dt.datetime) -> np.ndarray:
         canonical = communes.commune(filters.commune)
         if canonical is None:
             raise InvalidData(f"unknown commune {filters.commune!r}", field="commune")
+        allowed = allowed & _serves(snap, canonical)
+    if filters.located_in:
+        canonical = communes.commune(filters.located_in)
+        if canonical is None:
+            raise InvalidData(f"unknown commune {filters.located_in!r}", field="located_in")
         names = communes.near(canonical) if filters.nearby else {canonical}
         allowed = allowed & snap.any_of([f"{Tag.COMMUNE}{communes.slug(n)}" for n in names])
     if filters.languages:
@@ -189,6 +214,33 @@ def _allowed(snap: Snapshot, filters: Filters, at: dt.datetime) -> np.ndarray:
     return allowed
 
 
+def _serves(snap: Snapshot, commune: str) -> np.ndarray:
+    """Records that serve the people of ``commune`` (a canonical name)."""
+    return snap.any_of([f"{Tag.SERVES}{communes.slug(commune)}", Tag.SERVES_ALL])
+
+
+def _elsewhere(snap: Snapshot, home: str) -> np.ndarray:
+    """Records whose places (a pathway: its declared region) are all in another region than
+    ``home``'s; a record without a place is nobody's elsewhere."""
+    region = communes.region(home)
+    placed = snap.any_of(snap.tags(Tag.REGION))
+    return placed & ~snap.mask(f"{Tag.REGION}{region}") if region else np.zeros_like(placed)
+
+
+def _place(snap: Snapshot, home: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """(where each record stands for a person of ``home``, whether it is for other communes'
+    people only). Place 0: their region and for them; 1: their region but for other
+    communes' residents; 2: another region, always below (the rule "never another region's
+    content above the person's own")."""
+    place = np.zeros(snap.maxdoc, dtype=np.int8)
+    if home is None:
+        return place, place.astype(bool)
+    outside = snap.mask(Tag.RESIDENTS) & ~_serves(snap, home)
+    place[outside] = 1
+    place[_elsewhere(snap, home)] = 2
+    return place, outside
+
+
 def _need_code(snap: Snapshot, value: str) -> str:
     if value in snap.terms:
         return snap.terms[value].code
@@ -208,16 +260,19 @@ def _boosts(snap: Snapshot, near: tuple[str, set[str]], at: dt.datetime) -> np.n
 
 
 def _hit(snap: Snapshot, docnum: int, score: float, plan: Plan, near,
-         at: dt.datetime, lang: str) -> Hit:
+         at: dt.datetime, lang: str, home: str | None = None, outside: bool = False) -> Hit:
     fields = snap.searcher.stored_fields(docnum)
     data = stored(fields["data"])
+    region = communes.region(home) if home else None
+    elsewhere = data.regions[0] if region and data.regions and region not in data.regions \
+        else None
     return Hit(
         kind=fields["kind"], id=fields["id"], score=round(score, 4),
         title=data.titles.get(lang) or data.titles["fr"],
         snippet=snippet(data.descriptions.get(lang) or data.descriptions["fr"], plan.highlight),
         needs=data.needs, communes=data.communes,
         near=bool(near and set(data.communes) & {near[0], *near[1]}),
-        open_now=bool(snap.open_mask(at)[docnum]),
+        open_now=bool(snap.open_mask(at)[docnum]), elsewhere=elsewhere, outside=outside,
     )
 
 
@@ -312,18 +367,21 @@ def _broader_need(snap: Snapshot, plan: Plan, query: str, filters: Filters, lang
 
 
 def _top(snap: Snapshot, matched: np.ndarray, tier: np.ndarray, score: np.ndarray,
-         wanted: int, pathways_first: bool) -> list[int]:
-    """Docnums of the ``wanted`` best matches: pathways first (if asked), then higher tier,
-    then higher score, then index order."""
+         wanted: int, pathways_first: bool, place: np.ndarray | None = None) -> list[int]:
+    """Docnums of the ``wanted`` best matches: the person's own first (``place``, see
+    ``_place``), then pathways (if asked), then higher tier, then higher score, then index
+    order."""
     docs = np.flatnonzero(matched)
     if not len(docs) or wanted <= 0:
         return []
     first = snap.mask(f"{Tag.KIND}pathway")[docs] if pathways_first else np.zeros(len(docs), bool)
-    keys = (docs, -score[docs], -tier[docs], ~first)
+    where = place[docs] if place is not None else np.zeros(len(docs), np.int8)
+    keys = (docs, -score[docs], -tier[docs], ~first, where)
     if len(docs) > 4 * wanted:
         # Keep only the candidates that can make the top: rank by one composite number
-        # (kind and tier dominate any score), then sort the few kept exactly.
-        composite = first * 1e12 + tier[docs] * 1e9 + score[docs]
+        # (place, kind and tier dominate any score), then sort the few kept exactly.
+        composite = (-where.astype(np.float64) * 1e15 + first * 1e12 + tier[docs] * 1e9
+                     + score[docs])
         cut = np.partition(composite, len(docs) - wanted)[len(docs) - wanted]
         keep = composite >= cut
         docs, keys = docs[keep], tuple(k[keep] for k in keys)
