@@ -36,8 +36,9 @@ from . import analysis
 from .analysis import LANGS
 
 #: Bumped whenever what the index holds changes: an index of another version is rebuilt on
-#: open. 7: the stored record has named fields (``Stored``) instead of one-letter keys.
-SCHEMA_VERSION = "7"
+#: open. 7: the stored record has named fields (``Stored``) instead of one-letter keys. 8: Arabic
+#: words and Arabic-Indic digits are folded (orientation/text.py).
+SCHEMA_VERSION = "8"
 META_ID = "__meta__"
 
 #: Audience keys derived from a service's audience and eligibility text (any of the words).
