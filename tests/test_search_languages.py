@@ -10,17 +10,18 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
+from conftest import local_settings
 from litestar.testing import TestClient
 
 from api.app import create_app
+from bench.search import relevance
 from orientation import store
 from orientation.models import slug_id
 from orientation.search import DEFAULT_SYNONYMS, Filters, SearchIndex, analysis, scoring
 from orientation.search.analysis import Synonyms
 from orientation.settings import DEFAULTS
 from orientation.text import fold, words
-
-from conftest import local_settings
 
 UNEMPLOYMENT = {slug_id("pathway", s) for s in (
     "chomage-capac-brabant-wallon", "chomage-erreur-syndicat-bruxelles",
@@ -294,3 +295,15 @@ def test_one_key_switches_between_latin_and_arabic_letters(kiosk, screenshots):
     page.locator('.key[data-switch="arabic"]').click()
     page.goto("/search")
     assert page.locator('[data-layout="arabic"]').is_visible()
+
+
+def test_relevance_holds_in_every_language(seeded):
+    """tests/test_search.py holds the floor over the whole set; each language holds it too,
+    so that one language cannot sink unnoticed under the French queries' weight."""
+    db, index = seeded
+    cases = yaml.safe_load((Path(__file__).parent / "relevance.yaml").read_text(encoding="utf-8"))
+    for lang in ("ar", "nl", "en"):
+        group = [c for c in cases if c.get("lang") == lang]
+        assert len(group) >= 15, lang
+        report = relevance(index, db, group)
+        assert report.precision_at_3 >= 0.9, (lang, report.misses)
