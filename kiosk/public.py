@@ -293,6 +293,7 @@ def search(request: HTMXRequest, db: DB, index: Index, q: FromQuery[str] = "",
                   corrected=results.corrected if results else None,
                   suggestion=results.did_you_mean if results else None,
                   broader=results.broader_need if results else None, editing=bool(edit),
+                  understood=results.understood if results else True,
                   page_url="/search?" + urlencode({"q": query}), place=place.current(request))
 
 

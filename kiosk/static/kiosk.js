@@ -201,6 +201,36 @@
   });
   if (input) input.addEventListener("focus", () => input.blur()); // no system keyboard
 
+  // Latin or Arabic letters: the language's layout, until the person switches; the choice
+  // lasts for this language in this session (a reset clears it with the rest).
+  function showLayout(name) {
+    const keyboard = $("#keyboard");
+    if (!keyboard) return;
+    keyboard.querySelectorAll("[data-layout]").forEach((layout) => {
+      layout.hidden = layout.dataset.layout !== name;
+    });
+    keyboard.querySelectorAll("[data-switch]").forEach((key) => {
+      key.hidden = key.dataset.switch === name;
+    });
+  }
+  document.addEventListener("click", (event) => {
+    const key = event.target.closest(".key[data-switch]");
+    if (!key) return;
+    const name = key.dataset.switch;
+    showLayout(name);
+    sessionStorage.setItem("keyboard", JSON.stringify({ lang: body.dataset.lang, layout: name }));
+    const other = $(`#keyboard [data-switch]:not([hidden])`);
+    if (other) other.focus(); // the key tapped is now hidden: keep the focus on its twin
+  });
+  function restoreLayout() {
+    try {
+      const chosen = JSON.parse(sessionStorage.getItem("keyboard") || "null");
+      if (chosen && chosen.lang === body.dataset.lang) showLayout(chosen.layout);
+    } catch (error) { /* a damaged value: keep the language's layout */ }
+  }
+  restoreLayout();
+  document.addEventListener("htmx:after:swap", restoreLayout);
+
   // --- Printing: busy until the printer answered, one print per tap ------------------------
   document.addEventListener("submit", (event) => {
     const form = event.target;

@@ -19,6 +19,11 @@ How a query is understood (text analysis is in ``analysis.py``):
   travail => chômage" also understands "perdu mon boulot" and "geen werk" (``Synonyms``).
 - Each remaining word (or synonym phrase) becomes one *group*: its stems in French, Dutch and
   English, its corrections and its synonyms, searched in the ``title`` and ``body`` fields.
+  Arabic words (folded and lightly stemmed, ``analysis``) find the directory only through the
+  per-language synonyms files (``seed/synonyms.ar.txt``…, read with ``synonyms.txt``).
+- A query with text but no group left (no word known, or only fillers and negations) finds
+  nothing, whatever the filters, and ``Results.understood`` is false: it never lists the whole
+  directory. An empty query browses by filters (a kiosk need tile).
 
 Ranking rules, in order:
 

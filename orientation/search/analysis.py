@@ -7,11 +7,15 @@ One pipeline serves the index and the queries, so both sides always agree:
 2. **words**: runs of letters and digits. Apostrophes and hyphens split words, and the elided
    articles they leave (l', d', qu', j'…) are stop words, so "l'allocation" is "allocation".
 3. **stop words**: French, Dutch and English lists (the query side drops the words of all
-   three, since people mix languages; each indexed text drops its own language's).
+   three, since people mix languages; each indexed text drops its own language's), and
+   Arabic ones on the query side (the directory is not written in Arabic: Arabic words find
+   it through the synonyms files, ``seed/synonyms.ar.txt``).
 4. **singular**: a final "s" is dropped before stemming (the French Snowball stemmer treats
    "loyer" and "loyers" differently); indexing and queries do it alike.
 5. **stem**: Snowball stemmer of the text's language (French, Dutch or English). A query word
-   is stemmed in all three languages, so a Dutch query finds Dutch translations.
+   is stemmed in all three languages, so a Dutch query finds Dutch translations. An Arabic
+   word gets a light stem instead (``arabic_stem``: "and", the article and a few endings
+   removed), so "البطالة" meets "بطالة" in the synonyms.
 
 Fuzzy matching never runs on stems (a typo changes the stem); it runs on the folded,
 unstemmed words kept in the index's ``words`` field (see ``Vocabulary``).
@@ -30,7 +34,7 @@ from pathlib import Path
 
 import spellchecker
 
-from ..text import WORD, fold, words  # noqa: F401 - part of this module's API
+from ..text import WORD, fold, is_arabic, words  # noqa: F401 - part of this module's API
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from whoosh.lang import stemmer_for_language
@@ -42,7 +46,9 @@ _WORD = WORD
 
 
 def _folded_set(words: Iterable[str]) -> frozenset[str]:
-    return frozenset(fold(w) for w in words)
+    """Folded words; an Arabic word also with "and" (و) written onto it, as Arabic does."""
+    folded = {fold(w) for w in words}
+    return frozenset(folded | {"و" + w for w in folded if is_arabic(w)})
 
 
 #: Elided forms and one-letter leftovers ("jusqu'à" -> "jusqu", "a") are stop words everywhere.
@@ -55,14 +61,24 @@ _FRENCH_EXTRA = {"cette", "cet", "ceci", "cela", "ca", "tout", "tous", "toute", 
                  "non", "quoi", "les", "va", "vais", "vas", "vont"}
 STOP = {lang: _folded_set(stoplists[lang]) | _ELISIONS for lang in LANGS}
 STOP["fr"] = STOP["fr"] | _FRENCH_EXTRA
+#: Arabic little words: prepositions (also with a pronoun attached), pronouns, demonstratives,
+#: question words, "to have" ("عندي ديون" is about debts). Only queries are in Arabic.
+ARABIC_STOP = _folded_set("""
+    في من الى إلى على عن مع عند عندي عندنا عنده عندها لدي لدينا لديه لديها هل كيف ماذا
+    لماذا متى أين اين اي أي هذا هذه ذلك تلك هنا هناك الذي التي الذين أنا انا أنت انت
+    انتم نحن هو هي هم لي لك له لها لنا لكم بي بك به بها فيه فيها منه منها معي عليه عليها
+    إليه كان كانت يكون أن ان إن قد كل او أو و ثم يا ايضا أيضا جدا فقط بعد قبل حتى
+    كثير كثيرا شيء شي
+    """.split())
 
 #: Words that turn a phrase around ("plus de travail", "geen werk", "no job"). Alone they
 #: say nothing about the need and are dropped, like fillers, but they count inside synonym
 #: phrases, where they are all one word (``Synonyms``): "pas de boulot" = "geen werk".
 NEGATIONS = _folded_set("""
     pas plus sans rien aucun aucune geen niet zonder no not without
+    لا ليس ليست لست لسنا بدون بلا دون لم لن ما مافي ماعندي ماعنديش
     """.split())
-QUERY_STOP = frozenset().union(*STOP.values()) - NEGATIONS
+QUERY_STOP = frozenset().union(*STOP.values(), ARABIC_STOP) - NEGATIONS
 
 #: Words that say "I need help" rather than what with. They are dropped from queries unless
 #: they belong to a synonym phrase ("aide juridique", "aide alimentaire").
@@ -71,6 +87,9 @@ FILLERS = _folded_set("""
     aider aide aidez svp merci bonjour quoi quel quelle quels trouver avoir obtenir urgent
     hulp nodig zoek zoeken wil help helpen graag hoe need want looking find get please
     arrive arriver lukt lukken manage
+    أريد اريد نريد أحتاج احتاج نحتاج محتاج محتاجة بحاجة حاجة مساعدة المساعدة ساعدني
+    ساعدوني أبحث ابحث نبحث فضلك شكرا مرحبا السلام عليكم ممكن يمكن يمكنني أستطيع استطيع
+    نستطيع أقدر اقدر أعرف اعرف بغيت عاوز عايز يريد تريد يريدون
     """.split()) - {"recherche"} | NEGATIONS
 
 #: Weak words qualify a need without naming one: price ("pas cher", "gratis"), sending and
@@ -81,6 +100,7 @@ WEAK = _folded_set("""
     cher chere chers cheres moins gratuit gratuite gratuits gratuites free gratis goedkoop
     goedkope cheap duur expensive envoye envoyee envoyer envoie recu recue recois recevoir
     gekregen gestuurd sent received personne persoon person
+    مجاني مجانا مجانية رخيص رخيصة غالي غالية ارسلوا أرسلوا وصلني وصلتني شخص
     """.split())
 
 
@@ -95,11 +115,38 @@ def singular(word: str) -> str:
     return word
 
 
+#: Light stemming of Arabic (after Larkey, Ballesteros and Connell's "light10", 2007): the
+#: clitics and endings people attach to the words of the synonyms files. Prefixes: "and",
+#: then the article alone or after "with", "as", "so", "for". Suffixes, each tried once in
+#: this order: possessives and object pronouns ("my", "me", "her", "his"), duals and plurals,
+#: the feminine ending (taa marbuta, folded to ه). "تي" comes first so that "مدرستي" (my
+#: school) and "مدرسة" (school) share a stem. Each step keeps at least two or three letters.
+_AR_ARTICLES = ("وال", "بال", "كال", "فال", "لل", "ال")
+_AR_SUFFIXES = ("تي", "ني", "ها", "ان", "ات", "ون", "ين", "يه", "ه", "ي")
+
+
+def arabic_stem(word: str) -> str:
+    """Light stem of a folded Arabic word: "والبطاله" -> "بطال", "عملي" -> "عمل"."""
+    if len(word) >= 4 and word[0] == "و":
+        word = word[1:]
+    for article in _AR_ARTICLES:
+        if word.startswith(article) and len(word) - len(article) >= 2:
+            word = word[len(article):]
+            break
+    for suffix in _AR_SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= (3 if suffix == "تي" else 2):
+            word = word[:-len(suffix)]
+    return word
+
+
 @functools.lru_cache(maxsize=200_000)
 def stem(word: str, lang: str = "fr") -> str:
-    """The Snowball stem of a folded word (digits and short words are kept as they are)."""
+    """The Snowball stem of a folded word (digits and short words are kept as they are); an
+    Arabic word's light stem whatever ``lang``."""
     if len(word) < 3 or word.isdigit():
         return word
+    if is_arabic(word):
+        return arabic_stem(word)
     return _stemmer(lang)(singular(word))
 
 
@@ -170,6 +217,11 @@ class Synonyms:
 
     @classmethod
     def parse(cls, text: str) -> Synonyms:
+        return cls(cls.rules(text))
+
+    @classmethod
+    def rules(cls, text: str) -> list[tuple[list[Phrase], list[Phrase]]]:
+        """The rules of one file's text; ValueError naming the first wrong line."""
         rules = []
         for number, line in enumerate(text.splitlines(), start=1):
             line = line.strip()
@@ -181,13 +233,52 @@ class Synonyms:
             if not finders or (arrow and not found) or (not arrow and len(finders) < 2):
                 raise ValueError(f"synonyms line {number}: expected 'a, b, c' or 'a => b'")
             rules.append((finders, found))
-        return cls(rules)
+        return rules
 
     @classmethod
     def load(cls, path: Path | None) -> Synonyms:
-        if path is None or not Path(path).exists():
-            return cls()
-        return cls.parse(Path(path).read_text(encoding="utf-8"))
+        """The rules of ``path`` and of its per-language files beside it (``synonyms.txt``,
+        then ``synonyms.ar.txt``, ``synonyms.en.txt``…: ``files()``), as one set of rules."""
+        rules = []
+        for file in cls.files(path):
+            try:
+                rules += cls.rules(file.read_text(encoding="utf-8"))
+            except ValueError as exc:
+                raise ValueError(f"{file.name}: {exc}") from None
+        return cls(rules)
+
+    @staticmethod
+    def files(path: Path | None) -> list[Path]:
+        """``path`` and the per-language files beside it (``<name>.<lang>.txt``), existing
+        ones only: the French file first, so its groups decide what a word stands for."""
+        if path is None:
+            return []
+        path = Path(path)
+        others = sorted(path.parent.glob(f"{path.stem}.*{path.suffix}"))
+        return [p for p in [path, *others] if p.is_file()]
+
+    def knows(self, word: str) -> bool:
+        """Whether a folded word is a word of the rules, in any of its forms ("البطاله" is
+        "بطاله" with the article)."""
+        return word in self.vocabulary or key(word) in self.keys
+
+    @functools.cached_property
+    def keys(self) -> frozenset[str]:
+        return frozenset(key(w) for w in self.vocabulary)
+
+    @functools.cached_property
+    def _arabic(self) -> tuple[dict[str, str], Vocabulary]:
+        words = {}
+        for word in sorted(self.vocabulary, key=lambda w: (len(w), w)):
+            if is_arabic(word):
+                words.setdefault(key(word), word)  # the shortest word of each stem
+        return words, Vocabulary(dict.fromkeys(words, 1))
+
+    def arabic_corrections(self, word: str) -> list[tuple[str, int]]:
+        """Arabic words of the rules within the allowed edits of an Arabic word (compared
+        without article and endings, so "البتاله" is one edit from "بطالة"), best first."""
+        words, vocabulary = self._arabic
+        return [(words[k], d) for k, d in vocabulary.corrections(key(word))]
 
     def match(self, query_words: list[str]) -> list[tuple[int, int, set[Phrase]]]:
         """Greedy longest matches: (start, end, expansions) over a list of folded words."""

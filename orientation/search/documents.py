@@ -40,8 +40,9 @@ from .analysis import LANGS
 
 #: Bumped whenever what the index holds changes: an index of another version is rebuilt on
 #: open. 7: the stored record has named fields (``Stored``) instead of one-letter keys; 8: the
-#: communes served (``s:``), residents only (``ro``) and the stored regions.
-SCHEMA_VERSION = "8"
+#: communes served (``s:``), residents only (``ro``) and the stored regions; 9: Arabic words and
+#: Arabic-Indic digits are folded (orientation/text.py).
+SCHEMA_VERSION = "9"
 META_ID = "__meta__"
 
 #: Audience keys derived from a service's audience and eligibility text (any of the words).

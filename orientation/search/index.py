@@ -56,7 +56,7 @@ class SearchIndex:
         self._cache: OrderedDict[tuple, Results] = OrderedDict()
         self._cache_lock = threading.Lock()
         self.synonyms_path = DEFAULT_SYNONYMS if synonyms_path is None else Path(synonyms_path)
-        self._synonyms_mtime: float | None = None
+        self._synonyms_mtime: tuple | None = None
         self._synonyms_checked = float("-inf")
         self.synonyms_check_seconds = 2.0
         self._synonyms = Synonyms()
@@ -232,7 +232,7 @@ class SearchIndex:
         Dutch and English word lists: what may be kept of a search that found nothing without
         keeping a person's name typed in the box (orientation/unmet.py)."""
         folded = analysis.fold(word)
-        if analysis.is_word(folded) or folded in self._load_synonyms().vocabulary:
+        if analysis.is_word(folded) or self._load_synonyms().knows(folded):
             return True
         with self.snapshot(db) as snapshot:
             return snapshot.knows(folded)
@@ -244,8 +244,9 @@ class SearchIndex:
         if now - self._synonyms_checked < self.synonyms_check_seconds:
             return self._synonyms
         self._synonyms_checked = now
+        # synonyms.txt and the per-language files beside it (synonyms.ar.txt…)
         try:
-            mtime = self.synonyms_path.stat().st_mtime
+            mtime = tuple((p.name, p.stat().st_mtime) for p in Synonyms.files(self.synonyms_path))
         except OSError:
             mtime = None
         if mtime != self._synonyms_mtime:

@@ -34,10 +34,12 @@ def plan(snap: Snapshot, synonyms: Synonyms, query: str) -> Plan:
     words, corrections = [], {}
     for word in typed:
         # A word the index lacks is corrected, unless it is a real word: then it is
-        # just a word no service uses, and it is left out (see ``unknown``).
-        if word not in FILLERS and word not in WEAK and word not in synonyms.vocabulary \
+        # just a word no service uses, and it is left out (see ``unknown``). An Arabic word
+        # is never in the index: it is corrected against the Arabic words of the synonyms.
+        if word not in FILLERS and word not in WEAK and not synonyms.knows(word) \
                 and not snap.knows(word) and not analysis.is_word(word):
-            found = snap.vocabulary.corrections(word)
+            found = synonyms.arabic_corrections(word) if analysis.is_arabic(word) \
+                else snap.vocabulary.corrections(word)
             if found:
                 corrections[word] = [(w, d) for w, d in found if d == found[0][1]][:2]
                 word = found[0][0]

@@ -94,6 +94,9 @@ class Results(msgspec.Struct, kw_only=True):
     relaxed: bool = False  # not every word matched
     did_you_mean: str | None = None  # on zero results: a query that finds something
     broader_need: Need | None = None  # on zero results: the nearest broader need
+    #: False when the query has text but no word search knows (after folding, synonyms and
+    #: typo correction): then nothing matches, whatever the filters, and the edges say so.
+    understood: bool = True
     generation: int = 0
 
 
@@ -149,11 +152,11 @@ def rank(snap: Snapshot, synonyms: Synonyms, query: str, filters: Filters,
         matched = tier > 0
         relaxed = bool(matched.any()) and (bool(plan.unknown)
                                           or bool((tier[matched] < 3).any()))
-    elif not plan.unknown:  # no query words: browse by filters (a kiosk tile)
+    elif not query.strip():  # no query: browse by filters (a kiosk tile)
         matched = allow
         tier[matched] = 3
         score[matched] = 1.0
-    else:  # words, none of them known: nothing matches
+    else:  # text, but no word search knows: nothing matches (never the whole directory)
         matched = tier > 0
     if near is not None:
         score *= _boosts(snap, near, at)
@@ -164,6 +167,7 @@ def rank(snap: Snapshot, synonyms: Synonyms, query: str, filters: Filters,
     results = Results(
         query=query, total=int(np.count_nonzero(matched)), offset=offset, limit=limit,
         hits=hits, corrected=plan.corrected, relaxed=relaxed, generation=snap.generation,
+        understood=bool(plan.groups) or not query.strip(),
         facets=_facets(snap, matched, at) if facets else {},
     )
     if not results.total and query.strip():
