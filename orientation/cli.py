@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 import msgspec
 
-from . import access, store
+from . import access, store, translations
 from .errors import OrientationError
 from .settings import DEFAULTS, SETTINGS, Settings, envvar
 
@@ -83,8 +83,11 @@ def seed(db_path: Path, seed_dir: Path | None):
 @cli.command()
 @db_option
 def check(db_path: Path):
-    """Check every record and pathway; one line per problem, exit 1 if any."""
+    """Check every record and pathway; one line per problem, exit 1 if any. Also prints the
+    translation coverage per language (fields translated / fields to translate)."""
     problems = store.check_all(open_db(db_path))
+    for line in translations.report(translations.coverage(open_db(db_path), services=True)):
+        click.echo(line)
     for line in problems:
         click.echo(line)
     if problems:
