@@ -1,0 +1,202 @@
+"""Content in the person's language: translations of every text a person reads, loaded from
+``seed/translations/<lang>/<pathway>.yaml``, checked on write, shown on the pathway page and on
+the slip (screen, 80 mm and A4) with a visible French fallback, Arabic right-to-left with
+numbers left-to-right, and listed "à traduire" when missing."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import msgspec
+import pytest
+import yaml
+
+from orientation import seed as seeding
+from orientation import slip, store, translations, verification
+from orientation.errors import InvalidData
+from orientation.models import PathwayTranslation, StepTranslation
+
+from conftest import TEST_TRANSLATIONS, translated_seed
+
+NEED = "J'ai besoin d'un avocat mais je n'ai pas d'argent"
+SLUG = "aide-juridique-brabant-wallon"
+SAME_SITE = {"Origin": "http://testserver.local"}
+
+
+def _pathway(db, need: str = NEED):
+    return next(p for p in store.list_pathways(db) if p.need == need)
+
+
+def _fixture(lang: str) -> dict:
+    return yaml.safe_load((TEST_TRANSLATIONS / lang / f"{SLUG}.yaml").read_text("utf-8"))
+
+
+def _article(html: str) -> str:
+    return re.search(r'<article class="slip".*?</article>', html, re.S).group(0)
+
+
+# --- Loading ------------------------------------------------------------------------------------
+
+
+def test_a_translation_file_gives_every_step_its_texts(translated_db):
+    pathway = _pathway(translated_db)
+    ar = _fixture("ar")
+    translated = pathway.translations["ar"]
+    assert translated.need == ar["need"] and translated.summary == ar["summary"]
+    assert [s.action for s in translated.steps] == [s["action"] for s in ar["steps"]]
+    assert [s.bring for s in translated.steps] == [s["bring"] for s in ar["steps"]]
+    # The file wins over the inline block, field by field.
+    assert pathway.translations["nl"].need == _fixture("nl")["need"]
+
+
+def test_the_loader_works_without_inline_translations(tmp_path):
+    seed_dir = translated_seed(tmp_path / "seed")
+    path = seed_dir / "pathways" / f"{SLUG}.yaml"
+    data = yaml.safe_load(path.read_text("utf-8"))
+    inline_en = data.pop("translations")["en"]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    db = store.connect(tmp_path / "t.db")
+    seeding.load(db, seed_dir)
+    pathway = _pathway(db)
+    assert pathway.translations["ar"].need == _fixture("ar")["need"]
+    assert pathway.translations["nl"].steps[0].action == _fixture("nl")["steps"][0]["action"]
+    assert "en" not in pathway.translations or \
+        pathway.translations["en"].need != inline_en["need"]
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda d: d.update(id="pas-de-parcours"), "no pathway 'pas-de-parcours'"),
+    (lambda d: d["steps"].pop(), "1 steps, the French pathway has 2"),
+    (lambda d: d["steps"][0]["bring"].append("Un papier"), "bring has 3 items, the French step 2"),
+    (lambda d: d.update(titre="x"), "unknown field(s) titre"),
+    (lambda d: d["steps"][1].update(action="A\x07B"), "control character"),
+])
+def test_a_bad_translation_file_is_a_clear_seed_error(tmp_path, change, message):
+    seed_dir = translated_seed(tmp_path / "seed")
+    data = _fixture("ar")
+    change(data)
+    name = f"{data['id']}.yaml"
+    (seed_dir / "translations" / "ar" / f"{SLUG}.yaml").unlink()
+    (seed_dir / "translations" / "ar" / name).write_text(
+        yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    db = store.connect(tmp_path / "t.db")
+    with pytest.raises(seeding.SeedError, match=re.escape(message)):
+        seeding.load(db, seed_dir)
+    assert db["pathways"].count == 0  # one transaction: nothing half-loaded
+
+
+def test_a_translation_of_an_unknown_language_is_refused(tmp_path):
+    seed_dir = translated_seed(tmp_path / "seed")
+    shutil.copytree(seed_dir / "translations" / "ar", seed_dir / "translations" / "xx")
+    with pytest.raises(seeding.SeedError, match="translations/xx: not a translation language"):
+        seeding.load(store.connect(tmp_path / "t.db"), seed_dir)
+
+
+# --- Checked on every write ---------------------------------------------------------------------
+
+
+def test_a_translation_must_follow_the_steps(db):
+    pathway = _pathway(db)
+    wrong = msgspec.structs.replace(pathway, translations={
+        "ar": PathwayTranslation(need="مثال", steps=[StepTranslation(action="اذهب")])})
+    with pytest.raises(InvalidData, match=r"translations.ar.steps: 1 translated steps for 2"):
+        store.save_pathway(db, wrong, actor="test")
+    too_long = msgspec.structs.replace(pathway, translations={
+        "nl": PathwayTranslation(need="x" * 301)})
+    with pytest.raises(InvalidData, match=r"translations.nl.need: 301 characters"):
+        store.save_pathway(db, too_long, actor="test")
+    bidi = msgspec.structs.replace(pathway, translations={"ar": PathwayTranslation(
+        steps=[StepTranslation(fallback="اتصل \u202e0800"), StepTranslation()])})
+    with pytest.raises(InvalidData, match=r"U\+202E"):
+        store.save_pathway(db, bidi, actor="test")
+    assert store.get_pathway(db, pathway.id).translations == pathway.translations
+
+
+def test_the_api_exposes_the_step_translations_and_refuses_a_wrong_count(
+        translated_client, translated_db):
+    pathway = _pathway(translated_db)
+    body = translated_client.get(f"/api/v1/pathways/{pathway.id}").json()
+    assert body["translations"]["ar"]["steps"][1]["bring"][2] == "بطاقة الهوية"
+
+
+# --- On screen and on paper, in the person's language --------------------------------------------
+
+
+def test_the_arabic_slip_is_arabic_right_to_left_with_numbers_left_to_right(
+        translated_client, translated_db):
+    pathway = _pathway(translated_db)
+    composed = slip.for_pathway(translated_db, pathway, lang="ar")
+    assert composed.title_lang == "ar" and not composed.in_french
+    assert all(s.action_lang == "ar" for s in composed.steps)
+    html = translated_client.get("/slip", params={"pathway": pathway.id, "lang": "ar"}).text
+    assert '<html lang="ar" dir="rtl"' in html
+    article = _article(html)
+    assert "بعض المعلومات بالفرنسية" not in article  # no "some of it is in French" notice
+    assert _fixture("ar")["need"] in article
+    actions = re.findall(r'<p class="slip-action"([^>]*)>', article)
+    assert actions and all(attrs == "" for attrs in actions)  # Arabic, like the page
+    # Every phone number and hour is isolated left-to-right.
+    for phone in re.findall(r"\+32[\d ]+\d", article):
+        assert f'<bdi dir="ltr" class="phone">{phone}</bdi>' in article
+    assert re.search(r'<bdi dir="ltr">\d{1,2}:\d\d</bdi>', article)
+
+
+def test_an_untranslated_text_shows_in_french_and_says_so(translated_client, translated_db):
+    pathway = _pathway(translated_db)
+    # English: only the inline need and summary, no step translated.
+    html = translated_client.get("/slip", params={"pathway": pathway.id, "lang": "en"}).text
+    article = _article(html)
+    assert "Some information is in French." in article
+    assert re.findall(r'<p class="slip-action"([^>]*)>', article)[0] == ' lang="fr" dir="ltr"'
+    # The pathway page marks the French step the same way.
+    page = translated_client.get(f"/pathway/{pathway.id}", params={"lang": "ar"}).text
+    assert _fixture("ar")["steps"][0]["action"].split(".")[0] in page
+    other = next(p for p in store.list_pathways(translated_db, status="active")
+                 if "ar" not in p.translations)
+    page = translated_client.get(f"/pathway/{other.id}", params={"lang": "ar"}).text
+    assert re.search(r'<h1 lang="fr" dir="ltr">', page)
+    assert re.search(r'<p class="strong" lang="fr" dir="ltr">', page)
+
+
+def _pdf_text(pdf: bytes, tmp_path: Path, name: str) -> str:
+    path = tmp_path / f"{name}.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+@pytest.mark.parametrize("paper", ["80mm", "a4"])
+def test_the_printed_dutch_and_arabic_slips_read_in_their_language(
+        translated_client, translated_db, tmp_path, paper):
+    pathway = _pathway(translated_db)
+    for lang, words in (("nl", ["Ik heb een advocaat nodig", "Breng mee", "Identiteitskaart",
+                                "Uw contactpersoon", "Madame Hélène Van"]),
+                        ("ar", ["بطاقة الهوية", "الشخص الذي تتصل به"])):
+        response = translated_client.get("/slip.pdf", params={
+            "pathway": pathway.id, "paper": paper, "lang": lang})
+        assert response.status_code == 200
+        text = _pdf_text(response.content, tmp_path, f"{lang}-{paper}")
+        flat = " ".join(text.split())
+        for word in words:
+            assert word in flat, (lang, word, flat[:400])
+        assert "Allez au palais" not in flat and "Carte d'identité" not in flat
+        # The phone number keeps its digits in order, whatever the direction of the page.
+        phone = slip.for_pathway(translated_db, pathway, lang=lang).contact.phones[0].number
+        assert phone in flat, (lang, phone)
+
+
+# --- To translate -------------------------------------------------------------------------------
+
+
+def test_the_verification_queue_lists_what_is_left_to_translate(translated_db):
+    todo = verification.to_translate(translated_db)
+    done = _pathway(translated_db)
+    assert not any(item.id == done.id and item.lang in ("nl", "ar") for item in todo)
+    assert any(item.id == done.id and item.lang == "en" for item in todo)
+    other = next(p for p in store.list_pathways(translated_db, status="active")
+                 if "ar" not in p.translations)
+    [item] = [i for i in todo if i.id == other.id and i.lang == "ar"]
+    assert item.missing == len(translations.pathway_fields(other, "ar"))
