@@ -20,6 +20,7 @@ from orientation.errors import InvalidData
 from orientation.models import PathwayTranslation, StepTranslation
 
 from conftest import TEST_TRANSLATIONS, translated_seed
+from test_staff import staff  # noqa: F401  (the staff fixture: accounts and a real app)
 
 NEED = "J'ai besoin d'un avocat mais je n'ai pas d'argent"
 SLUG = "aide-juridique-brabant-wallon"
@@ -200,3 +201,67 @@ def test_the_verification_queue_lists_what_is_left_to_translate(translated_db):
                  if "ar" not in p.translations)
     [item] = [i for i in todo if i.id == other.id and i.lang == "ar"]
     assert item.missing == len(translations.pathway_fields(other, "ar"))
+
+
+# --- The staff editor: translations beside the French -------------------------------------------
+
+
+def test_an_editor_translates_a_pathway_beside_the_french(staff):
+    from test_staff import _form, become
+
+    become(staff, "admin")
+    db = store.connect(staff.db_path)
+    pathway = _pathway(db)
+    url = f"/staff/edit/pathway/{pathway.id}"
+    page = staff.client.get(url).text
+    # Each language has its part, each text its French beside the field.
+    assert 'id="translation-ar"' in page and 'id="translation-nl"' in page
+    assert re.search(r'id="tr-ar-steps-0-action-fr" lang="fr">', page)
+    assert re.search(r'<textarea id="tr-ar-steps-0-action" name="tr-ar-steps-0-action" '
+                     r'rows="3" lang="ar" dir="rtl"', page)
+    data = _form(page)
+    ar = _fixture("ar")
+    data.update({"tr-ar-need": [ar["need"]], "tr-ar-steps-0-action": [ar["steps"][0]["action"]],
+                 "tr-ar-steps-1-bring": ["\n".join(ar["steps"][1]["bring"])],
+                 # The steps swap places: each translation follows its step.
+                 "steps-0-position": ["2"], "steps-1-position": ["1"]})
+    response = staff.client.post(url, data=data, follow_redirects=False)
+    assert response.status_code == 303, response.text[:2000]
+    saved = store.get_pathway(store.connect(staff.db_path), pathway.id)
+    assert saved.steps[1].action == pathway.steps[0].action
+    assert saved.translations["ar"].need == ar["need"]
+    assert saved.translations["ar"].steps[1].action == ar["steps"][0]["action"]
+    assert saved.translations["ar"].steps[0].bring == ar["steps"][1]["bring"]
+    assert saved.translations["nl"].need == pathway.translations["nl"].need  # kept
+    # A list with another count than the French is refused next to the translations.
+    data = _form(staff.client.get(url).text)
+    data["tr-ar-steps-0-bring"] = ["une seule ligne"]
+    response = staff.client.post(url, data=data)
+    assert response.status_code == 422
+    assert re.search(r'id="err-translations"[^>]*>translations.ar.steps\[0\].bring: 1 items',
+                     response.text)
+
+
+def test_an_editor_translates_a_service_name_and_description(staff):
+    from test_staff import _form, become
+
+    become(staff, "editor")
+    url = f"/staff/edit/service/{staff.service.id}"
+    data = _form(staff.client.get(url).text)
+    data.update({"tr-ar-name": ["خدمة"], "tr-ar-description": ["وصف بسيط."]})
+    response = staff.client.post(url, data=data, follow_redirects=False)
+    assert response.status_code == 303
+    saved = store.get_service(store.connect(staff.db_path), staff.service.id)
+    assert saved.translations["ar"].name == "خدمة"
+    assert saved.texts("description", "ar") == ("وصف بسيط.", "ar")
+    page = staff.client.get(f"/service/{staff.service.id}", params={"lang": "ar"}).text
+    assert '<h1>خدمة</h1>' in page
+
+
+def test_the_verification_page_lists_pathways_to_translate(staff):
+    from test_staff import become
+
+    become(staff, "admin")
+    page = staff.client.get("/staff/verify").text
+    assert 'id="to-translate"' in page and "À traduire" in page
+    assert re.search(r'<li data-lang="ar">À traduire · <span lang="ar">العربية</span>', page)
