@@ -86,15 +86,18 @@ def check(db_path: Path):
     """Check every record and pathway; one line per problem, exit 1 if any. Also prints the
     translation coverage per language (fields translated / fields to translate)."""
     problems = store.check_all(open_db(db_path))
-    for line in translations.report(translations.coverage(open_db(db_path), services=True)):
-        click.echo(line)
+    coverage = translations.report(translations.coverage(open_db(db_path), services=True))
     for line in problems:
         click.echo(line)
     if problems:
+        for line in coverage:
+            click.echo(line)
         click.echo(f"{len(problems)} problem(s)", err=True)
         sys.exit(1)
     counts = store.counts(open_db(db_path))
     click.echo("OK: " + ", ".join(f"{n} {name}s" for name, n in counts.items()))
+    for line in coverage:
+        click.echo(line)
 
 
 @cli.command()
