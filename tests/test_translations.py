@@ -116,11 +116,21 @@ def test_a_translation_must_follow_the_steps(db):
     assert store.get_pathway(db, pathway.id).translations == pathway.translations
 
 
-def test_the_api_exposes_the_step_translations_and_refuses_a_wrong_count(
-        translated_client, translated_db):
+def test_the_api_exposes_the_step_translations(translated_client, translated_db):
     pathway = _pathway(translated_db)
     body = translated_client.get(f"/api/v1/pathways/{pathway.id}").json()
     assert body["translations"]["ar"]["steps"][1]["bring"][2] == "بطاقة الهوية"
+
+
+def test_the_api_refuses_a_translation_with_another_step_count(api_client, api_keys, db):
+    pathway = _pathway(db)
+    response = api_client.patch(
+        f"/api/v1/pathways/{pathway.id}", headers=api_keys.headers["admin"],
+        json={"translations": {"ar": {"need": "مثال", "steps": [{"action": "اذهب"}]}}})
+    assert response.status_code == 422
+    body = response.json()
+    assert "translations.ar.steps: 1 translated steps for 2 steps" in body["detail"]
+    assert store.get_pathway(db, pathway.id).translations == pathway.translations
 
 
 # --- On screen and on paper, in the person's language --------------------------------------------
