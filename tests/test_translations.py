@@ -275,3 +275,22 @@ def test_the_verification_page_lists_pathways_to_translate(staff):
     page = staff.client.get("/staff/verify").text
     assert 'id="to-translate"' in page and "À traduire" in page
     assert re.search(r'<li data-lang="ar">À traduire · <span lang="ar">العربية</span>', page)
+
+
+def test_numbers_stay_left_to_right_in_arabic_text_only():
+    from kiosk import i18n
+
+    assert str(i18n.ltr_numbers("ar", "الأربعاء، من 9:00 إلى 12:00 <b>")) == (
+        'الأربعاء، من <bdi dir="ltr">9:00</bdi> إلى <bdi dir="ltr">12:00</bdi> &lt;b&gt;')
+    assert str(i18n.ltr_numbers("ar", "اتصل بالرقم +32 2 519 84 41.")) == \
+        'اتصل بالرقم <bdi dir="ltr">+32 2 519 84 41</bdi>.'
+    assert str(i18n.ltr_numbers("nl", "Van 9:00 tot 12:00 & later")) == \
+        "Van 9:00 tot 12:00 &amp; later"
+
+
+def test_a_need_shows_its_arabic_label_when_the_taxonomy_has_one(client, db):
+    term = store.get_term_by_code(db, "energie")
+    store.save_term(db, msgspec.structs.replace(term, labels={**term.labels, "ar": "طاقة وماء"}),
+                    actor="test")
+    home = client.get("/", params={"lang": "ar"}).text
+    assert "طاقة وماء" in home
