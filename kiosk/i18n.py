@@ -13,6 +13,7 @@ the template context (``lang``), so one Jinja environment serves every language 
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 from babel import Locale
@@ -93,6 +94,28 @@ def term_description(term: TaxonomyTerm, lang: str) -> str | None:
     return term.descriptions.get(lang) or (gettext(lang, french) if french else None)
 
 
+#: A run of digits with what joins them in a phone number, an hour or a range ("+32 2 519 84 41",
+#: "9:30", "9:00–12:00"): kept left-to-right inside right-to-left text.
+_NUMBER_RUN = re.compile(r"\+?\d[\d :.\-–/]*\d|\d")
+
+
+def ltr_numbers(lang: str, text: str | None) -> Markup:
+    """``text`` escaped, its numbers isolated left-to-right (``<bdi dir="ltr">``) when the page
+    is right-to-left, so "من 9:00 إلى 12:00" never reads "00:9"."""
+    if text is None:
+        return Markup("")
+    if lang not in RTL:
+        return escape(text)
+    parts, pos = [], 0
+    for match in _NUMBER_RUN.finditer(str(text)):
+        number = match.group(0).rstrip(" ")
+        parts += [escape(text[pos:match.start()]),
+                  Markup('<bdi dir="ltr">%s</bdi>') % number]
+        pos = match.start() + len(number)
+    parts.append(escape(text[pos:]))
+    return Markup("").join(parts)
+
+
 def install(env: Environment) -> None:
     """Give a Jinja environment the language-aware helpers the templates use: ``_``, ``_n``,
     term labels, hours and dates in words, language names, and ``pictogram``.
@@ -119,6 +142,7 @@ def install(env: Environment) -> None:
     )
     env.filters["language_label"] = with_lang(lambda lang, code: language_name(code, lang))
     env.filters["tidy"] = slips.tidy
+    env.filters["ltr_numbers"] = with_lang(ltr_numbers)
     # Escape by scheme at render time too: a link is only made of an http(s) address or an
     # e-mail address, so a bad value already stored shows as text, never runs as a script.
     env.filters["web_url"] = fields.web_url

@@ -171,10 +171,9 @@ def service_card(db: DB, service: Service, kiosk: Kiosk, lang: str,
     walk_in_rows = [s for s in service.schedules if s.attending_type == "walk_in"]
     open_now = hours.is_open(walk_in_rows, kiosk.at, closures=service.closures,
                              open_on_public_holidays=service.open_on_public_holidays)
-    translated = lang == "fr" or lang in service.translations
+    title, title_lang = service.texts("name", lang)
     return Card(
-        kind="service", id=service.id, title=service.text("name", lang),
-        title_lang=lang if translated else "fr",
+        kind="service", id=service.id, title=title, title_lang=title_lang,
         organization=store.get_organization(db, service.organization_id).name,
         place=town, when=slips.when(service, kiosk.at, lang), open_now=open_now,
         walk_in=bool(walk_in_rows), free=service.access.cost_free,
@@ -184,10 +183,8 @@ def service_card(db: DB, service: Service, kiosk: Kiosk, lang: str,
 
 
 def pathway_card(pathway: Pathway, lang: str, pictograms: dict[str, str]) -> Card:
-    translated = lang == "fr" or bool(pathway.translations.get(lang)
-                                      and pathway.translations[lang].need)
-    return Card(kind="pathway", id=pathway.id, title=pathway.text("need", lang),
-                title_lang=lang if translated else "fr",
+    title, title_lang = pathway.texts("need", lang)
+    return Card(kind="pathway", id=pathway.id, title=title, title_lang=title_lang,
                 pictogram=next((pictograms[t] for t in pathway.themes if t in pictograms), None))
 
 
@@ -313,12 +310,15 @@ def service_page(request: HTMXRequest, db: DB, service_id: FromPath[str]) -> Tem
     locations = [view(store.get_location(db, i), ANONYMOUS) for i in service.location_ids]
     locations.sort(key=lambda loc: (geo.distance_km(kiosk.origin, geo.point_of(loc))
                                     if kiosk.origin and geo.point_of(loc) else 1e9))
-    translated = lang == "fr" or lang in service.translations
+    name, name_lang = service.texts("name", lang)
+    description, text_lang = service.texts("description", lang)
     return screen(
         request, "service.html", service=service,
         organization=view(store.get_organization(db, service.organization_id), ANONYMOUS),
-        name=service.text("name", lang), description=service.text("description", lang),
-        text_lang=lang if translated else "fr", locations=locations[:2],
+        name=name, name_lang=name_lang, description=description, text_lang=text_lang,
+        documents=service.documents(lang),
+        interpretation=service.texts("interpretation", lang),
+        cost=service.texts("cost_description", lang), locations=locations[:2],
         when=slips.when(service, kiosk.at, lang), week=_open_week(service, lang),
         step=composed.steps[0] if composed else None,
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 import msgspec
 
-from . import access, store
+from . import access, store, translations
 from .errors import OrientationError
 from .settings import DEFAULTS, SETTINGS, Settings, envvar
 
@@ -83,15 +83,21 @@ def seed(db_path: Path, seed_dir: Path | None):
 @cli.command()
 @db_option
 def check(db_path: Path):
-    """Check every record and pathway; one line per problem, exit 1 if any."""
+    """Check every record and pathway; one line per problem, exit 1 if any. Also prints the
+    translation coverage per language (fields translated / fields to translate)."""
     problems = store.check_all(open_db(db_path))
+    coverage = translations.report(translations.coverage(open_db(db_path), services=True))
     for line in problems:
         click.echo(line)
     if problems:
+        for line in coverage:
+            click.echo(line)
         click.echo(f"{len(problems)} problem(s)", err=True)
         sys.exit(1)
     counts = store.counts(open_db(db_path))
     click.echo("OK: " + ", ".join(f"{n} {name}s" for name, n in counts.items()))
+    for line in coverage:
+        click.echo(line)
 
 
 @cli.command()

@@ -133,6 +133,29 @@ def clean_data(data: Any, name: str = "") -> Any:
     return data
 
 
+def check_translations(record: msgspec.Struct) -> None:
+    """Translations follow the French item by item: a pathway translation's ``steps`` is empty
+    or has one entry per step, a step's ``bring`` (a service's ``documents``) is empty or has
+    one entry per French item. Otherwise a translated text would print under the wrong step."""
+    steps = getattr(record, "steps", None)
+    for lang, translation in (getattr(record, "translations", None) or {}).items():
+        path = f"translations.{lang}"
+        if steps is not None and translation.steps and len(translation.steps) != len(steps):
+            raise InvalidData(f"{path}.steps: {len(translation.steps)} translated steps for "
+                              f"{len(steps)} steps; translate every step, in the same order",
+                              field=f"{path}.steps")
+        for i, step in enumerate(getattr(translation, "steps", None) or []):
+            if step.bring and len(step.bring) != len(steps[i].bring):
+                raise InvalidData(f"{path}.steps[{i}].bring: {len(step.bring)} items for "
+                                  f"{len(steps[i].bring)} in French", field=f"{path}.steps[{i}].bring")
+        access = getattr(record, "access", None)
+        documents = getattr(translation, "documents", None)
+        if access is not None and documents and len(documents) != len(access.documents):
+            raise InvalidData(f"{path}.documents: {len(documents)} items for "
+                              f"{len(access.documents)} in French", field=f"{path}.documents")
+
+
 def check_record(record: msgspec.Struct) -> None:
     """Raise :class:`InvalidData` naming the first field that breaks a rule above."""
     _walk(record, "", "", False)
+    check_translations(record)

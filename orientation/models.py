@@ -218,8 +218,24 @@ class DigitalRequirement(Base, kw_only=True):
 
 
 class Translation(Base, kw_only=True):
+    """A service's person-read texts in one language; None (or []) = not translated, the
+    French is shown instead, marked as French. ``documents`` follows ``access.documents`` item
+    by item (same count)."""
+
     name: str | None = None
     description: str | None = None
+    audience: str | None = None
+    eligibility: str | None = None
+    cost_description: str | None = None
+    documents: list[str] = []
+    interpretation: str | None = None
+
+
+#: The fields of a service a translation may carry, with where the French lives.
+SERVICE_TEXTS = {"name": "name", "description": "description", "audience": "access.audience",
+                 "eligibility": "access.eligibility",
+                 "cost_description": "access.cost_description",
+                 "interpretation": "interpretation"}
 
 
 class Service(Base, kw_only=True):
@@ -258,6 +274,24 @@ class Service(Base, kw_only=True):
         value = getattr(translated, field, None) if translated else None
         return value or getattr(self, field)
 
+    def texts(self, field: str, lang: str = "fr") -> tuple[str | None, str]:
+        """A person-read text (a key of ``SERVICE_TEXTS``) and the language it is written in:
+        the translation when there is one, else the French ("fr")."""
+        french = self
+        for part in SERVICE_TEXTS[field].split("."):
+            french = getattr(french, part)
+        translated = self.translations.get(lang) if lang != "fr" else None
+        value = getattr(translated, field, None) if translated else None
+        return (value, lang) if value and french else (french, "fr")
+
+    def documents(self, lang: str = "fr") -> tuple[list[str], str]:
+        """What to bring, translated item by item when the translation has every item."""
+        translated = self.translations.get(lang) if lang != "fr" else None
+        if translated and len(translated.documents) == len(self.access.documents) \
+                and all(translated.documents):
+            return list(translated.documents), lang
+        return list(self.access.documents), "fr"
+
 
 class PathwayStep(Base, kw_only=True):
     # With a role, ``service_id`` (and its location and contact) is the default, shown when the
@@ -271,9 +305,21 @@ class PathwayStep(Base, kw_only=True):
     fallback: str | None = None
 
 
+class StepTranslation(Base, kw_only=True):
+    """One step's texts in one language; ``bring`` follows the French list item by item."""
+
+    action: str | None = None
+    bring: list[str] = []
+    fallback: str | None = None
+
+
 class PathwayTranslation(Base, kw_only=True):
+    """A pathway's texts in one language. ``steps`` is empty (no step translated) or follows
+    the French steps one by one, in the same order (checked on every write)."""
+
     need: str | None = None
     summary: str | None = None
+    steps: list[StepTranslation] = []
 
 
 class Pathway(Base, kw_only=True):
@@ -295,6 +341,19 @@ class Pathway(Base, kw_only=True):
         translated = self.translations.get(lang)
         value = getattr(translated, field, None) if translated else None
         return value or getattr(self, field)
+
+    def texts(self, field: Literal["need", "summary"], lang: str = "fr") -> tuple[str | None, str]:
+        """The text and the language it is written in (the French, "fr", when untranslated)."""
+        translated = self.translations.get(lang) if lang != "fr" else None
+        value = getattr(translated, field, None) if translated else None
+        return (value, lang) if value else (getattr(self, field), "fr")
+
+    def step_translations(self, lang: str) -> list[StepTranslation | None]:
+        """One entry per step: its translation into ``lang``, or None."""
+        translated = self.translations.get(lang) if lang != "fr" else None
+        if not translated or len(translated.steps) != len(self.steps):
+            return [None] * len(self.steps)
+        return list(translated.steps)
 
 
 class AuditEntry(Base, kw_only=True):

@@ -33,7 +33,9 @@ from .models import (
     PathwayTranslation,
     Phone,
     Schedule,
+    LANGUAGES,
     Service,
+    StepTranslation,
     TaxonomyTerm,
     Translation,
     slug_id,
@@ -237,6 +239,66 @@ def _pathway(data: dict) -> Pathway:
     )
 
 
+def _translation_files(seed_dir: Path) -> dict[str, dict[str, tuple[Path, dict]]]:
+    """``seed/translations/<lang>/<pathway-slug>.yaml``, read: {slug: {lang: (path, data)}}."""
+    found: dict[str, dict[str, tuple[Path, dict]]] = {}
+    folder = seed_dir / "translations"
+    if not folder.is_dir():
+        return found
+    for lang_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
+        lang = lang_dir.name
+        if lang not in LANGUAGES or lang == "fr":
+            raise SeedError(f"translations/{lang}: not a translation language "
+                            f"({', '.join(LANGUAGES[1:])})")
+        for path in sorted(lang_dir.glob("*.yaml")):
+            data = _read(path)
+            slug = data.get("id")
+            if slug != path.stem:
+                raise SeedError(f"translations/{lang}/{path.name}: id {slug!r} is not the file "
+                                f"name ({path.stem!r})")
+            found.setdefault(slug, {})[lang] = (path, data)
+    return found
+
+
+def _translated(pathway: Pathway, data: dict, lang: str, where: str) -> PathwayTranslation:
+    """A translation file read against the French pathway: same steps, same lists."""
+    unknown = set(data) - {"id", "need", "summary", "steps"}
+    if unknown:
+        raise SeedError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    steps = data.get("steps") or []
+    if steps and len(steps) != len(pathway.steps):
+        raise SeedError(f"{where}: {len(steps)} steps, the French pathway has "
+                        f"{len(pathway.steps)}; translate every step, in the same order")
+    translated = []
+    for n, (item, french) in enumerate(zip(steps, pathway.steps), start=1):
+        if not isinstance(item, dict):
+            raise SeedError(f"{where}: step {n} is not a mapping (action:, bring:, fallback:)")
+        try:
+            step = msgspec.convert({**item, "bring": _strings(item.get("bring"))},
+                                   StepTranslation)
+        except msgspec.ValidationError as exc:
+            raise SeedError(f"{where}: step {n}: {exc}") from None
+        if step.bring and len(step.bring) != len(french.bring):
+            raise SeedError(f"{where}: step {n}: bring has {len(step.bring)} items, the French "
+                            f"step {len(french.bring)}")
+        if step.fallback and not french.fallback:
+            raise SeedError(f"{where}: step {n}: a fallback, but the French step has none")
+        translated.append(step)
+    inline = pathway.translations.get(lang) or PathwayTranslation()
+    # The file wins, field by field: an inline need/summary stays when the file has none.
+    return PathwayTranslation(need=data.get("need") or inline.need,
+                              summary=data.get("summary") or inline.summary,
+                              steps=translated or inline.steps)
+
+
+def _with_translation_files(pathway: Pathway, files: dict[str, tuple[Path, dict]]) -> Pathway:
+    translations = dict(pathway.translations)
+    for lang, (path, data) in sorted(files.items()):
+        translations[lang] = _translated(pathway, data, lang,
+                                         f"translations/{lang}/{path.name}")
+    return msgspec.structs.replace(pathway, translations=translations)
+
+
 def load(db: Database, seed_dir: Path = DEFAULT_SEED_DIR) -> dict[str, int]:
     """Load (or reload) the whole seed directory in one transaction; returns counts."""
     seed_dir = Path(seed_dir)
@@ -278,13 +340,20 @@ def load(db: Database, seed_dir: Path = DEFAULT_SEED_DIR) -> dict[str, int]:
             for service in services:
                 _saving(path, store.save_service, db, service)
             counts["services"] += len(services)
+        translation_files = _translation_files(seed_dir)
         for path in sorted((seed_dir / "pathways").glob("*.yaml")):
             try:
-                pathway = _pathway(_read(path))
+                data = _read(path)
+                pathway = _pathway(data)
             except (KeyError, TypeError, ValueError, msgspec.ValidationError) as exc:
                 raise SeedError(f"{path.name}: {type(exc).__name__}: {exc}") from None
+            pathway = _with_translation_files(pathway, translation_files.pop(data["id"], {}))
             _saving(path, store.save_pathway, db, pathway)
             counts["pathways"] += 1
+        for slug, files in sorted(translation_files.items()):
+            lang, (path, _) = next(iter(sorted(files.items())))
+            raise SeedError(f"translations/{lang}/{path.name}: no pathway {slug!r} "
+                            "in seed/pathways")
     return counts
 
 

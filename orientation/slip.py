@@ -34,6 +34,7 @@ from .models import (
     PathwayStep,
     Phone,
     Service,
+    StepTranslation,
 )
 
 #: Unambiguous characters only (no 0/O, 1/I/L, 2/Z, 5/S, 8/B): codes are read aloud and typed.
@@ -63,6 +64,7 @@ class SlipStep(msgspec.Struct, kw_only=True):
     organization: Organization
     location: Location | None  # None for a step done by phone: no address, no tram stop
     action: str | None
+    action_lang: str  # the language each text is written in ("fr" when not translated)
     when: str  # the next opening as a full date and hours, with the way to attend
     by_phone: bool  # the service is reached only by phone
     phones: list[Phone]  # the numbers to call for a step done by phone
@@ -70,13 +72,18 @@ class SlipStep(msgspec.Struct, kw_only=True):
     walk_in: bool
     appointment: bool
     bring: list[str]
+    bring_lang: str
     languages: list[str]
     interpretation: str | None
     cost_free: bool
     cost: str | None
+    cost_lang: str
     digital: DigitalRequirement
     fallback: str | None
+    fallback_lang: str
     person: Person
+    #: The step only applies if something happens ("Le CPAS refuse ? …"), read from the French.
+    conditional: bool = False
 
 
 class Slip(msgspec.Struct, kw_only=True):
@@ -86,12 +93,13 @@ class Slip(msgspec.Struct, kw_only=True):
     title: str
     title_lang: str
     summary: str | None
+    summary_lang: str
     steps: list[SlipStep]
     contact: Person  # "your contact person": the human of the main step (see ``main_step``)
     main: int  # the number of that step
     helpline: helpdesk.Line | None
     query: str  # what the slip was made from, as a URL query ("pathway=…" / "service=…")
-    in_french: bool  # some content is only available in French
+    in_french: bool  # some of the content (not names nor addresses) is only in French
     #: A short note from the social worker who composed the slip (never personal data).
     note: str | None = None
 
@@ -225,7 +233,7 @@ def first_sentences(text: str | None, n: int) -> str | None:
     """The first ``n`` sentences of a text ("Le CPAS refuse ? Allez au bureau …")."""
     if not text:
         return text
-    return " ".join(re.split(r"(?<=[.!?])\s+", text.strip())[:n])
+    return " ".join(re.split(r"(?<=[.!?؟])\s+", text.strip())[:n])
 
 
 def _explaining(summary: str | None, steps: Sequence[SlipStep]) -> str | None:
@@ -263,52 +271,76 @@ def main_step(steps: Sequence[SlipStep]) -> SlipStep:
     will meet. A phone line or a fallback step is never the contact when such a step exists;
     without one, the first unconditional step, and failing that the first step.
     """
-    for test in (lambda s: not s.by_phone and not _conditional(s.action),
-                 lambda s: not _conditional(s.action)):
+    for test in (lambda s: not s.by_phone and not s.conditional,
+                 lambda s: not s.conditional):
         for step in steps:
             if test(step):
                 return step
     return steps[0]
 
 
+def _in(lang: str, french: str | None, translated: str | None) -> tuple[str | None, str]:
+    """A text in ``lang`` when translated, else the French, with the language it is in."""
+    if lang != "fr" and translated and french:
+        return translated, lang
+    return french, "fr"
+
+
 def compose(db: Database, steps: Sequence[PathwayStep], *, lang: str = "fr",
             at: dt.datetime | None = None, title: str | None = None,
             title_lang: str | None = None, summary: str | None = None,
+            summary_lang: str | None = None,
+            translations: Sequence[StepTranslation | None] = (),
             query: str | None = None) -> Slip:
     """Compose a slip from steps (service, optional location, contact, action, what to bring).
 
     ``title`` is the need in plain words (default: the first service's name); ``query`` says
-    how to find the same slip again (default: the services, in order).
+    how to find the same slip again (default: the services, in order). ``translations`` has
+    one entry (or None) per step: its action, what to bring and fallback in ``lang``; what is
+    not translated stays French and says so (``*_lang``), names and addresses stay as written.
     """
     if not steps:
         raise InvalidData("a slip needs at least one step", field="steps")
     at = (at or hours.now()).astimezone(hours.TZ)
     composed: list[SlipStep] = []
-    in_french = False
     for number, step in enumerate(steps, start=1):
+        translated_step = translations[number - 1] if number <= len(translations) else None
         service = view(store.get_service(db, step.service_id), ANONYMOUS)
         organization = view(store.get_organization(db, service.organization_id), ANONYMOUS)
         location_id = step.location_id or (service.location_ids[0] if service.location_ids
                                            else None)
         location = view(store.get_location(db, location_id), ANONYMOUS) if location_id else None
         contact = store.get_contact(db, step.contact_id)
-        translated = lang == "fr" or lang in service.translations
-        in_french = in_french or not translated or bool(step.action)
+        name, name_lang = service.texts("name", lang)
+        action, action_lang = _in(lang, step.action,
+                                  translated_step.action if translated_step else None)
+        fallback, fallback_lang = _in(lang, step.fallback,
+                                      translated_step.fallback if translated_step else None)
+        if step.bring:
+            bring, bring_lang = list(step.bring), "fr"
+            if lang != "fr" and translated_step and all(translated_step.bring) and \
+                    len(translated_step.bring) == len(step.bring):
+                bring, bring_lang = list(translated_step.bring), lang
+        else:
+            bring, bring_lang = service.documents(lang)
+        cost, cost_lang = service.texts("cost_description", lang)
         by_phone = not _in_person(service)
         person = _person(db, contact, service, None if by_phone else location, lang, at.date())
         phone_rows = [s for s in service.schedules if s.attending_type == "phone"]
         composed.append(SlipStep(
-            number=number, service=service, name=timeless(service.text("name", lang)),
-            name_lang=lang if translated else "fr", organization=organization,
-            location=None if by_phone else location, action=timeless(step.action) or None,
+            number=number, service=service, name=timeless(name), name_lang=name_lang,
+            organization=organization, location=None if by_phone else location,
+            action=timeless(action) or None, action_lang=action_lang,
+            conditional=_conditional(step.action),
             when=on_paper(service, at, lang), by_phone=by_phone,
             phones=(service.phones or person.phones)[:2] if by_phone else [],
             hours=hours.describe(phone_rows, lang)[:2] if by_phone else [],
             walk_in=service.access.walk_in, appointment=service.access.appointment,
-            bring=list(step.bring) or list(service.access.documents),
+            bring=bring, bring_lang=bring_lang,
             languages=service.languages, interpretation=service.interpretation,
-            cost_free=service.access.cost_free, cost=service.access.cost_description,
-            digital=service.digital, fallback=timeless(step.fallback), person=person,
+            cost_free=service.access.cost_free, cost=cost, cost_lang=cost_lang,
+            digital=service.digital, fallback=timeless(fallback), fallback_lang=fallback_lang,
+            person=person,
         ))
     main = main_step(composed)
     # Short enough to keep (one A4 page, about 40 cm of roll): the main step says what to do in
@@ -318,19 +350,29 @@ def compose(db: Database, steps: Sequence[PathwayStep], *, lang: str = "fr",
     composed = [msgspec.structs.replace(
         s, action=first_sentences(s.action, 3), fallback=first_sentences(s.fallback, 2))
         if s is main else msgspec.structs.replace(
-        s, action=first_sentences(s.action, 2 if _conditional(s.action) else 1), fallback=None,
+        s, action=first_sentences(s.action, 2 if s.conditional else 1), fallback=None,
         bring=[]) for s in composed]
     last = composed[-1]
     region = last.location.address.region if last.location and last.location.address else None
     lines = helpdesk.free_lines(db, region=region, at=at, open_first=False)
     query = query or urlencode([("service", s.service_id) for s in steps])
-    if lang != "fr":
-        in_french = in_french or title_lang == "fr"
+    title_lang = (title_lang or lang) if title else last.name_lang
+    summary = _explaining(timeless(summary), composed)
+    summary_lang = summary_lang or title_lang
+    # The notice "some of it is in French" only when some of the content shown is: a
+    # service's name is a name, kept as written like the names of places and people.
+    shown = [(title, title_lang), (summary, summary_lang)] + [
+        pair for s in composed for pair in ((s.action, s.action_lang),
+                                            (s.bring, s.bring_lang),
+                                            (s.fallback, s.fallback_lang),
+                                            (s.cost if s.number == main.number and not s.cost_free else None,
+                                             s.cost_lang))]
     return Slip(
         code=reference_code(query), date=at.date(), lang=lang,
-        title=timeless(title) or last.name, title_lang=title_lang or (composed[0].name_lang),
-        summary=_explaining(timeless(summary), composed), steps=composed, contact=main.person, main=main.number,
-        helpline=lines[0] if lines else None, query=query, in_french=lang != "fr" and in_french,
+        title=timeless(title) or last.name, title_lang=title_lang,
+        summary=summary, summary_lang=summary_lang, steps=composed, contact=main.person,
+        main=main.number, helpline=lines[0] if lines else None, query=query,
+        in_french=lang != "fr" and any(text and text_lang == "fr" for text, text_lang in shown),
     )
 
 
@@ -349,11 +391,11 @@ def service_steps(db: Database, service_ids: Sequence[str]) -> list[PathwayStep]
 
 def for_pathway(db: Database, pathway: Pathway, *, lang: str = "fr",
                 at: dt.datetime | None = None) -> Slip:
-    translated = lang == "fr" or bool(pathway.translations.get(lang)
-                                      and pathway.translations[lang].need)
-    return compose(db, pathway.steps, lang=lang, at=at, title=pathway.text("need", lang),
-                   title_lang=lang if translated else "fr",
-                   summary=pathway.text("summary", lang),
+    title, title_lang = pathway.texts("need", lang)
+    summary, summary_lang = pathway.texts("summary", lang)
+    return compose(db, pathway.steps, lang=lang, at=at, title=title, title_lang=title_lang,
+                   summary=summary, summary_lang=summary_lang,
+                   translations=pathway.step_translations(lang),
                    query=urlencode({"pathway": pathway.id}))
 
 

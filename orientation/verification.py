@@ -5,6 +5,9 @@ A service or a contact is *stale* when no human has confirmed it for ``stale_mon
 one with a single click ("toujours correct"), which saves the record through the normal path:
 the audit trail then says who checked and when. Staff see a stale flag in search results, so a
 worker knows to double-check before sending someone.
+
+A pathway whose texts are not all translated into a kiosk language is *à traduire* in that
+language: the kiosk shows the French meanwhile (marked as French), and the queue lists it.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import datetime as dt
 import msgspec
 from sqlite_utils import Database
 
-from . import store
+from . import store, translations
+from .access import organizations_of
 
 
 class StaleRecord(msgspec.Struct, kw_only=True):
@@ -59,3 +63,32 @@ def confirm(db: Database, entity: str, entity_id: str, *, actor: str,
     """"Toujours correct": set assured_date/assured_by, written to the audit trail."""
     return store.mark_verified(db, entity, entity_id, actor=actor,
                                day=today or dt.date.today())
+
+
+class ToTranslate(msgspec.Struct, kw_only=True):
+    """A pathway with texts left to translate into ``lang``: "à traduire"."""
+
+    entity: str = "pathway"
+    id: str
+    name: str
+    lang: str
+    missing: int  # fields left to translate
+    total: int  # fields to translate
+    fields: list[str]  # which: "need", "step 2 action", "step 1 bring 3"…
+
+
+def to_translate(db: Database, *, organization_id: str | None = None) -> list[ToTranslate]:
+    """Active pathways (those that send people to one of the organisation's services, or all)
+    with texts still in French only, one row per language, most missing first."""
+    rows = []
+    for pathway in store.list_pathways(db, status="active"):
+        if organization_id is not None and organization_id not in organizations_of(db, pathway):
+            continue
+        for lang in translations.TARGETS:
+            fields = translations.pathway_fields(pathway, lang)
+            missing = translations.missing(fields)
+            if missing:
+                rows.append(ToTranslate(id=pathway.id, name=pathway.need, lang=lang,
+                                        missing=len(missing), total=len(fields),
+                                        fields=missing))
+    return sorted(rows, key=lambda r: (-r.missing / r.total, r.name, r.lang))

@@ -200,3 +200,52 @@ def api_client(db_path, index_dir, api_keys) -> Iterator[TestClient]:
     settings = {"rate_limit": 0, "allowed_hosts": TEST_HOST}
     with TestClient(create_app(db_path, index_dir, settings=settings)) as c:
         yield c
+
+
+#: Translations written for the tests, in the seed's format (tests/data/README.md).
+TEST_TRANSLATIONS = HERE / "data" / "translations"
+
+
+def translated_seed(target: Path) -> Path:
+    """A copy of the seed directory with the test translations added where the seed has no
+    file for that language and pathway (the seed's own translations win once they exist)."""
+    shutil.copytree(seeding.DEFAULT_SEED_DIR, target)
+    for path in sorted(TEST_TRANSLATIONS.glob("*/*.yaml")):
+        wanted = target / "translations" / path.parent.name / path.name
+        if not wanted.exists():
+            wanted.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, wanted)
+    return target
+
+
+@pytest.fixture(scope="session")
+def translated_template(tmp_path_factory) -> Path:
+    """A database seeded from ``translated_seed``: pathways translated whole in nl and ar."""
+    folder = tmp_path_factory.mktemp("translated")
+    path = folder / "translated.db"
+    db = store.connect(path)
+    seeding.load(db, translated_seed(folder / "seed"))
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    return path
+
+
+@pytest.fixture
+def translated_db_path(translated_template, tmp_path) -> Path:
+    path = tmp_path / "translated.db"
+    shutil.copy(translated_template, path)
+    return path
+
+
+@pytest.fixture
+def translated_db(translated_db_path):
+    database = store.connect(translated_db_path)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def translated_client(translated_db_path, tmp_path) -> Iterator[TestClient]:
+    app = create_app(translated_db_path, tmp_path / "index", settings=local_settings(tmp_path))
+    with TestClient(app) as test_client:
+        yield test_client

@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import TEST_TRANSLATIONS
+
 from kiosk import i18n
 from kiosk.slips import SLIP_CSS
 from orientation import competence, printing, slip, store
+from orientation import seed as seeding
 
 SAME_SITE = {"Origin": "http://testserver.local"}
 LANGUAGES = ("fr", "nl", "en", "ar")
@@ -20,6 +23,12 @@ LANGUAGES = ("fr", "nl", "en", "ar")
 RELATIVE = re.compile(r"(?i)\b(maintenant|aujourd'hui|demain|ce soir|tomorrow|today|tonight"
                       r"|vandaag|morgen|vanavond)\b")
 MAX_ROLL_CM = 43  # "about 40 cm" (measured: 42.3 cm at most, in Dutch)
+#: The languages slips are printed in with translated content: those of seed/translations and of
+#: the test translations (tests/data/translations); Dutch labels on French content were the
+#: longest before content was translated, so Dutch is always measured.
+PRINTED = ("fr", *sorted({"nl"} | {
+    folder.name for root in (seeding.DEFAULT_SEED_DIR / "translations", TEST_TRANSLATIONS)
+    for folder in root.glob("*") if folder.is_dir()}))
 
 
 def _pathway(db, need: str):
@@ -54,7 +63,8 @@ def _pdf(pdf: bytes, tmp_path: Path) -> tuple[str, str]:
 # --- 1. No relative time on paper ---------------------------------------------------------------
 
 
-def test_no_seed_slip_says_now_today_or_tomorrow(client, db):
+def test_no_seed_slip_says_now_today_or_tomorrow(client, translated_db):
+    db = translated_db  # the seed with its translations (and the tests' where it has none)
     pathways = store.list_pathways(db, status="active")
     checked = 0
     for pathway in pathways:
@@ -104,14 +114,17 @@ def test_timeless_drops_words_of_the_day_and_keeps_the_sentence():
 # --- 2. Short: about 40 cm of roll, one A4 page -------------------------------------------------
 
 
-def test_every_seed_slip_fits_40_cm_of_roll_and_one_a4_page(client, db, browser, tmp_path):
+def test_every_seed_slip_fits_40_cm_of_roll_and_one_a4_page(translated_client, translated_db,
+                                                             browser, tmp_path):
     """The 80 mm height measured as printing.render measures it (print media, the name fitted
-    on one line, the document's height), in French and Dutch (the longest: French content with
-    Dutch labels); then the five longest printed on A4 and counted with pdfinfo."""
+    on one line, the document's height), in French and every language with translated content
+    (``PRINTED``); then the five longest printed on A4 and counted with pdfinfo."""
+    client, db = translated_client, translated_db
+    assert {"nl", "ar"} <= set(PRINTED)
     page = browser.new_page(viewport={"width": round(80 * 96 / 25.4), "height": 600})
     heights = {}
     for pathway in store.list_pathways(db, status="active"):
-        for lang in ("fr", "nl"):
+        for lang in PRINTED:
             page.set_content(_document(client, db, pathway, lang, "80mm"), wait_until="load")
             page.emulate_media(media="print")
             page.evaluate(printing.FIT_ONE_LINE)

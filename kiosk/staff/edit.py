@@ -48,6 +48,7 @@ from orientation.search import SearchIndex
 from kiosk import i18n
 from kiosk.slips import slip_context
 
+from . import translate
 from .console import FormBody, caller, lists, page, session
 
 Form = dict[str, list[str]]
@@ -62,12 +63,12 @@ REGIONS = ("bruxelles", "brabant-wallon", "wallonie", "flandre", "belgique", "au
 FIELDS = {
     "service": ("name", "alternate_name", "description", "url", "email", "needs", "keywords",
                 "location_ids", "contact_ids", "languages", "interpretation", "access",
-                "digital", "status", "organization_id"),
+                "digital", "status", "organization_id", "translations"),
     "location": ("name", "description", "address", "latitude", "longitude", "transport",
                  "accessibility", "organization_id"),
     "contact": ("civility", "given_name", "family_name", "role", "email", "languages", "status",
                 "organization_id"),
-    "pathway": ("need", "summary", "region", "themes", "status"),
+    "pathway": ("need", "summary", "region", "themes", "status", "translations"),
 }
 ROWS = {
     "service": ("phones", "schedules", "closures"),
@@ -218,7 +219,7 @@ def service_from_form(form: Form, base: Service, actor: str) -> Service:
                  "note": _opt(form, "digital_note")},
         schedules=_schedules(form, "schedules", base.schedules), closures=_dated(form, "closures"),
         open_on_public_holidays=_bool(form, "open_on_public_holidays"),
-        status=_status(form),
+        status=_status(form), translations=translate.from_form(form, data["translations"]),
     )
     _verified(form, data, actor)
     return _convert(data, Service)
@@ -273,11 +274,13 @@ def pathway_from_form(form: Form, base: Pathway, actor: str) -> Pathway:
             "bring": [line.strip() for line in _row(row, "bring").splitlines() if line.strip()],
             "fallback": _row(row, "fallback") or None,
         }))
+    steps.sort(key=lambda s: (s[0], s[1]))
     data.update(
         need=_one(form, "need"), summary=_opt(form, "summary"),
         region=_one(form, "region", "both"), themes=[v for v in form.get("themes", []) if v],
-        steps=[step for _, _, step in sorted(steps, key=lambda s: (s[0], s[1]))],
-        status=_status(form),
+        steps=[step for _, _, step in steps], status=_status(form),
+        # Each step's translation follows it (by its form row) when steps move.
+        translations=translate.from_form(form, data["translations"], [n for _, n, _ in steps]),
     )
     return _convert(data, Pathway)
 
@@ -441,7 +444,7 @@ def _edit_page(request: HTMXRequest, db: Database, entity: str, record_id: str,
     stored = None if record_id == "new" else store.get(db, entity, record_id)
     return page(request, f"staff/edit_{entity}.html", entity=entity, record=record,
                 record_id=record_id, stored=stored, problem=problem, saved=saved,
-                rows=ROWS[entity], status_code=status_code,
+                rows=ROWS[entity], status_code=status_code, translate=translate,
                 **_choices(db, entity, record, caller(request)))
 
 

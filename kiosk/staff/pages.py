@@ -444,7 +444,8 @@ def verify_queue(request: HTMXRequest, db: NamedDependency[Database]) -> Templat
     months = stale_months(request)
     return page(request, "staff/verify.html", queue=verification.queue(
         db, months=months, organization_id=own_org(request)), months=months,
-        orgs=org_names(db))
+        orgs=org_names(db),
+        to_translate=verification.to_translate(db, organization_id=own_org(request)))
 
 
 @post("/verify/{entity:str}/{record_id:str}", sync_to_thread=True, name="staff_verify_post",

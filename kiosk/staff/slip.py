@@ -128,9 +128,11 @@ def _compose(db: Database, comp: Composition, commune: str | None = None) -> sli
                 {"commune": communes.slug(commune)}))
     else:
         # The QR code and the reference code follow the services, in the order chosen.
-        title = pathway.text("need", comp.lang) if pathway else None
-        composed = slips.compose(db, steps, lang=comp.lang, title=title,
-                                 title_lang=comp.lang if title else None,
+        title, title_lang = pathway.texts("need", comp.lang) if pathway else (None, None)
+        translated = pathway.step_translations(comp.lang) if pathway else []
+        composed = slips.compose(db, steps, lang=comp.lang, title=title, title_lang=title_lang,
+                                 translations=[translated[int(t[1:])] if t.startswith("p")
+                                               else None for t in comp.steps],
                                  query=urlencode([("service", s.service_id) for s in steps]))
     # The form says "pas de nom": national numbers, e-mail addresses and anything that looks
     # like a person's name are removed; the directory's own names (services, organisations,
