@@ -142,6 +142,10 @@
   for (const type of ["pointerdown", "keydown", "scroll", "input"]) {
     document.addEventListener(type, activity, { capture: true, passive: true });
   }
+  // Listening is using the kiosk: a slip page read aloud lasts longer than the idle delay, and
+  // a person who cannot read is still there while the voice speaks. The idle delay counts from
+  // the end of the audio (the warning's own reading does not hold it: see activity()).
+  for (const type of ["play", "playing", "timeupdate"]) audio.addEventListener(type, activity);
 
   function showWarning() {
     warning = true;
