@@ -16,6 +16,7 @@ import functools
 from pathlib import Path
 
 from babel import Locale
+from babel.lists import format_list as babel_format_list
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, pass_context
 from markupsafe import Markup, escape
@@ -47,6 +48,18 @@ def gettext(lang: str, message: str, **variables) -> str:
 def ngettext(lang: str, singular: str, plural: str, n: int, **variables) -> str:
     text = translations(lang).ngettext(singular, plural, n)
     return text % {"n": n, **variables}
+
+
+def format_list(items, lang: str) -> str:
+    """Items joined the way ``lang`` writes a list (CLDR, through Babel): "a, b et c",
+    "a, b en c", "أ وب". An Arabic list of three or more takes the Arabic comma, "أ، وب، وج"
+    (CLDR's "unit-short" pattern: Babel 2.19 has no two-item form for it, so two items keep
+    the standard "أ وب").
+    """
+    items = [str(item) for item in items if item]
+    if len(items) < 3 or lang != "ar":
+        return babel_format_list(items, locale=lang) if items else ""
+    return babel_format_list(items, style="unit-short", locale=lang)
 
 
 def direction(lang: str) -> str:
@@ -94,8 +107,9 @@ def term_description(term: TaxonomyTerm, lang: str) -> str | None:
 
 
 def install(env: Environment) -> None:
-    """Give a Jinja environment the language-aware helpers the templates use: ``_``, ``_n``,
-    term labels, hours and dates in words, language names, and ``pictogram``.
+    """Give a Jinja environment the language-aware helpers the templates use: ``_``, ``_n``
+    (plural forms from CLDR through the catalogue's Plural-Forms), term labels, hours and
+    dates in words, language names, lists (``format_list``), and ``pictogram``.
 
     Each helper reads ``lang`` from the template context."""
 
@@ -118,6 +132,10 @@ def install(env: Environment) -> None:
         pictogram=pictogram, LANGUAGES=LANGUAGES,
     )
     env.filters["language_label"] = with_lang(lambda lang, code: language_name(code, lang))
+    # Every list shown to a person: "a, b et c", in Arabic "أ، وب، وج" (never a Latin comma).
+    env.filters["format_list"] = with_lang(lambda lang, items: format_list(items, lang))
+    # codes|map("lookup", labels): each code's label (the code itself only if none is known).
+    env.filters["lookup"] = lambda code, table: table.get(code, code)
     env.filters["tidy"] = slips.tidy
     # Escape by scheme at render time too: a link is only made of an http(s) address or an
     # e-mail address, so a bad value already stored shows as text, never runs as a script.

@@ -9,6 +9,7 @@ import pytest
 
 from conftest import LiveServer, _free_port, local_settings
 from api.app import create_app
+from orientation.settings import DEFAULTS
 
 pytestmark = pytest.mark.browser
 
@@ -44,3 +45,24 @@ def test_audio_playing_postpones_the_idle_reset(quick_kiosk):
     # The voice stops (without a touch): the idle delay counts again, from then on.
     page.evaluate("document.querySelector('#speech-audio').pause()")
     page.locator("#idle-warning").wait_for(state="visible", timeout=(IDLE + 3) * 1000)
+
+
+def test_arabic_countdown_shows_the_plural_forms(browser, live_server):
+    context = browser.new_context(viewport={"width": 1080, "height": 1920}, has_touch=True,
+                                  locale="ar", base_url=live_server.url)
+    page = context.new_page()
+    try:
+        page.clock.install()
+        page.goto("/lang/ar?next=/")
+        page.clock.fast_forward(DEFAULTS["idle_seconds"] * 1000 + 1000)
+        count = page.locator("#idle-count")
+        count.wait_for(state="visible")
+        # The last seconds, one tick at a time: "3 ثوانٍ", "ثانيتان", "ثانية واحدة".
+        page.clock.fast_forward((DEFAULTS["idle_warning_seconds"] - 6) * 1000)
+        seen = []
+        for _ in range(3):
+            page.clock.fast_forward(1000)
+            seen.append(count.inner_text().strip())
+        assert seen in (["4 ثوانٍ", "3 ثوانٍ", "ثانيتان"], ["3 ثوانٍ", "ثانيتان", "ثانية واحدة"]), seen
+    finally:
+        context.close()

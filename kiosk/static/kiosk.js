@@ -151,7 +151,7 @@
     warning = true;
     overlay.hidden = false;
     for (const element of [$("#page")]) element.inert = true;
-    live.textContent = message("seconds_left").replace("{n}", warningSeconds);
+    live.textContent = message(`seconds_left_${warningSeconds}`);
     $("#idle-continue").focus();
     if (audioMode) speak([overlay]);
   }
@@ -186,9 +186,9 @@
     if (!warning && idleFor >= idleMs) showWarning();
     if (warning) {
       const left = Math.max(0, Math.ceil((idleMs + warningSeconds * 1000 - idleFor) / 1000));
-      count.textContent = left;
+      count.textContent = message(`count_${left}`);
       if (left > 0 && left % 10 === 0 && left !== warningSeconds) {
-        live.textContent = message("seconds_left").replace("{n}", left);
+        live.textContent = message(`seconds_left_${left}`);
       }
       if (left === 0) reset();
     }
