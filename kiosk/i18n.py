@@ -21,7 +21,7 @@ from babel.support import NullTranslations, Translations
 from jinja2 import Environment, pass_context
 from markupsafe import Markup, escape
 
-from orientation import fields, hours
+from orientation import accounts, fields, hours
 from orientation import slip as slips
 from orientation.models import TaxonomyTerm
 
@@ -34,7 +34,7 @@ LANGUAGES = {"fr": "Français", "nl": "Nederlands", "en": "English", "ar": "ال
 RTL = frozenset({"ar"})
 #: The staff console and the desk: French and Dutch (Brussels' two official languages), and
 #: English. The console is not offered in Arabic (its catalogue entries fall back to French).
-STAFF_LANGUAGES = ("fr", "nl", "en")
+STAFF_LANGUAGES = accounts.LANGUAGES
 PICTOGRAMS = Path(__file__).parent / "static" / "pictograms"
 
 
@@ -164,8 +164,9 @@ def install(env: Environment) -> None:
         format_date=with_lang(lambda lang, day: hours.format_date(day, lang)),
         format_time=with_lang(lambda lang, at: hours.format_time(
             at.astimezone(hours.TZ).time(), lang)),
-        pictogram=pictogram, LANGUAGES=LANGUAGES,
+        pictogram=pictogram, LANGUAGES=LANGUAGES, staff_languages=STAFF_LANGUAGES,
     )
+    env.filters["term_label"] = with_lang(lambda lang, term: term_label(term, lang))
     env.filters["language_label"] = with_lang(lambda lang, code: language_name(code, lang))
     # Every list shown to a person: "a, b et c", in Arabic "أ، وب، وج" (never a Latin comma).
     env.filters["format_list"] = with_lang(lambda lang, items: format_list(items, lang))

@@ -106,6 +106,7 @@ _PROBLEMS: tuple[tuple[re.Pattern, str], ...] = tuple(
          N_("Votre compte ne permet pas cette action.")),
         (r"security token", N_("Le formulaire a expiré : rechargez la page et recommencez.")),
         (r"^Expected|^Invalid|^Object|got `", N_("Cette valeur n'a pas le bon format.")),
+        (r"choose 2 or (?P<n>\d+) services", N_("Choisissez 2 ou %(n)s services à comparer.")),
         (r"reference code", N_("Un code a 6 lettres ou chiffres, comme KQ4-MXT.")),
         (r"say why", N_("Dites pourquoi la personne a été renvoyée ailleurs.")),
         (r"at least one step", N_("Un papier a au moins une étape.")),
