@@ -124,10 +124,12 @@ def problem(detail: str, gettext) -> str:
     detail = (detail or "").strip()
     if not detail:
         return ""
-    if detail in FRENCH or re.search(r"[àâçéèêëîïôûùü«»]", detail):
+    if detail in FRENCH:
         return gettext(detail)
     for pattern, message in _PROBLEMS:
         found = pattern.search(detail)
         if found:
             return gettext(message, **found.groupdict())
+    if re.search(r"[àâçéèêëîïôûùü«»]", detail):  # already in the catalogue's French
+        return gettext(detail)
     return gettext(N_("Cette valeur est refusée : vérifiez ce champ."))

@@ -1,8 +1,9 @@
 """The social-worker console under /staff: find the path, know who to call now, compose a slip,
 keep the directory true.
 
-Same templates and slip as the kiosk, denser pages for a desktop screen, in French (the slip
-itself can be composed in the person's language). The role matrix and CSRF live in
+Same templates and slip as the kiosk, denser pages for a desktop screen, in French, Dutch or
+English through the kiosk's catalogues (``console.language``: ``?lang=``, the account's choice,
+the browser's); the slip itself can be composed in the person's language. The role matrix and CSRF live in
 ``console.py``; the editor pages in ``edit.py``, the slip composer in ``slip.py``.
 
 Roles (``models.ROLES``): ``staff`` searches, compares, calls, composes slips, reports problems,
