@@ -17,19 +17,25 @@ import re
 from pathlib import Path
 
 from babel import Locale
+from babel.lists import format_list as babel_format_list
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, pass_context
 from markupsafe import Markup, escape
 
-from orientation import fields, hours
+from orientation import accounts, fields, hours
 from orientation import slip as slips
 from orientation.models import TaxonomyTerm
+
+from . import labels
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DEFAULT = "fr"
 #: Each language written in its own name, in the order shown on screen (no flags).
 LANGUAGES = {"fr": "Français", "nl": "Nederlands", "en": "English", "ar": "العربية"}
 RTL = frozenset({"ar"})
+#: The staff console and the desk: French and Dutch (Brussels' two official languages), and
+#: English. The console is not offered in Arabic (its catalogue entries fall back to French).
+STAFF_LANGUAGES = accounts.LANGUAGES
 PICTOGRAMS = Path(__file__).parent / "static" / "pictograms"
 
 
@@ -48,6 +54,44 @@ def gettext(lang: str, message: str, **variables) -> str:
 def ngettext(lang: str, singular: str, plural: str, n: int, **variables) -> str:
     text = translations(lang).ngettext(singular, plural, n)
     return text % {"n": n, **variables}
+
+
+def format_list(items, lang: str) -> str:
+    """Items joined the way ``lang`` writes a list (CLDR, through Babel): "a, b et c",
+    "a, b en c", "أ وب". An Arabic list of three or more takes the Arabic comma, "أ، وب، وج"
+    (CLDR's "unit-short" pattern: Babel 2.19 has no two-item form for it, so two items keep
+    the standard "أ وب").
+    """
+    items = [str(item) for item in items if item]
+    if len(items) < 3 or lang != "ar":
+        return babel_format_list(items, locale=lang) if items else ""
+    return babel_format_list(items, style="unit-short", locale=lang)
+
+
+def negotiate(accept_language: str | None, allowed=STAFF_LANGUAGES) -> str | None:
+    """The first of ``allowed`` the browser asks for (``Accept-Language``, by its q-values),
+    or None: "nl-BE,nl;q=0.9,fr;q=0.8" -> "nl"."""
+    wanted = []
+    for position, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                continue
+        if tag and quality > 0:
+            wanted.append((-quality, position, tag.split("-")[0].lower()))
+    for _, _, code in sorted(wanted):
+        if code in allowed:
+            return code
+    return None
+
+
+def label(code: str | None, kind: str, lang: str) -> str:
+    """A code's words (``labels.LABELS``) in ``lang``; an unknown code is shown as it is."""
+    words = labels.LABELS.get(kind, {}).get(code or "")
+    return gettext(lang, words) if words else (code or "")
 
 
 def direction(lang: str) -> str:
@@ -116,9 +160,14 @@ def ltr_numbers(lang: str, text: str | None) -> Markup:
     return Markup("").join(parts)
 
 
+def _problem(detail: str, lang: str) -> str:
+    return labels.problem(detail, lambda message, **values: gettext(lang, message, **values))
+
+
 def install(env: Environment) -> None:
-    """Give a Jinja environment the language-aware helpers the templates use: ``_``, ``_n``,
-    term labels, hours and dates in words, language names, and ``pictogram``.
+    """Give a Jinja environment the language-aware helpers the templates use: ``_``, ``_n``
+    (plural forms from CLDR through the catalogue's Plural-Forms), term labels, hours and
+    dates in words, language names, lists (``format_list``), and ``pictogram``.
 
     Each helper reads ``lang`` from the template context."""
 
@@ -138,9 +187,18 @@ def install(env: Environment) -> None:
         format_date=with_lang(lambda lang, day: hours.format_date(day, lang)),
         format_time=with_lang(lambda lang, at: hours.format_time(
             at.astimezone(hours.TZ).time(), lang)),
-        pictogram=pictogram, LANGUAGES=LANGUAGES,
+        pictogram=pictogram, LANGUAGES=LANGUAGES, staff_languages=STAFF_LANGUAGES,
     )
+    env.filters["term_label"] = with_lang(lambda lang, term: term_label(term, lang))
     env.filters["language_label"] = with_lang(lambda lang, code: language_name(code, lang))
+    # Every list shown to a person: "a, b et c", in Arabic "أ، وب، وج" (never a Latin comma).
+    env.filters["format_list"] = with_lang(lambda lang, items: format_list(items, lang))
+    # code|label("audience"): a code in words, never shown raw; detail|problem: a refusal
+    # from the core (English) in the reader's words.
+    env.filters["label"] = with_lang(lambda lang, code, kind: label(code, kind, lang))
+    env.filters["problem"] = with_lang(lambda lang, detail: _problem(detail, lang))
+    # codes|map("lookup", labels): each code's label (the code itself only if none is known).
+    env.filters["lookup"] = lambda code, table: table.get(code, code)
     env.filters["tidy"] = slips.tidy
     env.filters["ltr_numbers"] = with_lang(ltr_numbers)
     # Escape by scheme at render time too: a link is only made of an http(s) address or an

@@ -34,6 +34,8 @@ COOKIE = "orientation_session"
 SESSION_HOURS = 12
 MIN_PASSWORD = 10
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
+#: The languages of the staff console, one remembered per account (None: follow the browser).
+LANGUAGES = ("fr", "nl", "en")
 
 _hasher = PasswordHasher()
 # Verified when the username is unknown, so a wrong name takes as long as a wrong password.
@@ -49,6 +51,7 @@ class User(msgspec.Struct, kw_only=True):
     active: bool = True
     created_at: dt.datetime
     last_login_at: dt.datetime | None = None
+    language: str | None = None
 
 
 class Session(msgspec.Struct, kw_only=True):
@@ -128,6 +131,13 @@ def set_active(db: Database, username: str, active: bool, *, actor: str) -> User
     user = get_user(db, username)
     store.update_user(db, user.id, {"active": int(active)}, actor=actor)
     return get_user(db, username)
+
+
+def set_language(db: Database, user_id: str, language: str) -> None:
+    """Remember the console's language for this account (their own choice, on every device)."""
+    if language not in LANGUAGES:
+        raise InvalidData(f"language must be one of {', '.join(LANGUAGES)}", field="language")
+    store.update_user(db, user_id, {"language": language})
 
 
 def set_password(db: Database, username: str, password: str, *, actor: str) -> None:

@@ -236,6 +236,8 @@ WORDS = {
     "ar": {
         "days": ("الاثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت", "الأحد"),
         "and": "و",
+        "comma": "، ",
+        "and_last": " و",
         "range": "من {a} إلى {b}",
         "every_day": "كل يوم",
         "hours": "من {a} إلى {b}",
@@ -299,7 +301,9 @@ def _days_phrase(days: list[int], lang: str) -> str:
     elif len(days) == 1:
         phrase = names[days[0]]
     else:
-        phrase = ", ".join(names[d] for d in days[:-1]) + f" {w['and']} " + names[days[-1]]
+        # Arabic lists take the Arabic comma, and "و" is written against the next word.
+        comma, last = w.get("comma", ", "), w.get("and_last", f" {w['and']} ")
+        phrase = comma.join(names[d] for d in days[:-1]) + last + names[days[-1]]
     return phrase[:1].upper() + phrase[1:]
 
 

@@ -3,8 +3,11 @@
 Headless or locked-down Chromium often has no ``speechSynthesis`` voice, so the server speaks:
 ``espeak-ng -v fr-be -s 140 -w out.wav "…"`` takes a few milliseconds per sentence. A screen is
 spoken as segments, each in its own language (a French service name inside an Arabic screen is
-read with the French voice); each segment's WAV is cached on disk under a hash of voice and
-text, and the segments are joined into one WAV.
+read with the French voice). Each segment is first rewritten into the words its voice should
+say (``speech_text.normalise``: phone numbers digit by digit, hours, dates, acronyms from
+``seed/speech_lexicon.yaml``); each segment's WAV is cached on disk under a hash of voice and
+the text as normalised, so a changed reading is never served from old audio, and the segments
+are joined into one WAV.
 
 The kiosk only sends text that is on screen for everyone (interface words and directory
 content), never what a person typed, so the cache holds nothing personal.
@@ -23,7 +26,7 @@ import wave
 from collections.abc import Iterable
 from pathlib import Path
 
-from . import retention
+from . import retention, speech_text
 from .errors import InvalidData, OrientationError
 
 VOICES = {"fr": "fr-be", "nl": "nl", "en": "en-gb", "ar": "ar"}
@@ -115,6 +118,8 @@ def speak(segments: Iterable[tuple[str, str]], cache_dir: Path, *,
     if sum(len(text) for _, text in segments) > MAX_CHARS:
         raise InvalidData(f"text too long to read (more than {MAX_CHARS} characters)",
                           field="text")
+    # Normalised before cutting and caching: the cache key is the text the voice really reads.
+    segments = [(lang, speech_text.normalise(text, lang)) for lang, text in segments]
     out = io.BytesIO()
     writer = None
     pieces = [(lang, piece) for lang, text in segments for piece in _pieces(text)]

@@ -117,7 +117,7 @@ def test_idle_reset_cancels_an_open_call(browser, server, staff):
 def test_desk_shows_banner_and_title_when_a_call_arrives(browser, server, staff, tmp_path):
     db, user = staff
     cookie, _ = accounts.open_session(db, user)
-    desk_context = browser.new_context(base_url=server.url)
+    desk_context = browser.new_context(base_url=server.url, locale="fr-BE")
     desk_context.add_cookies([{"name": accounts.COOKIE, "value": cookie, "url": server.url}])
     kiosk_context, page = _kiosk(browser, server)
     desk = desk_context.new_page()

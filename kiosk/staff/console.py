@@ -37,6 +37,8 @@ from orientation.errors import OrientationError, PermissionDenied, describe
 from orientation.models import ROLES
 from orientation.settings import Settings
 
+from kiosk import i18n
+
 LOG = logging.getLogger(__name__)
 CSRF_FIELD = "csrf"
 #: A posted form, as parsed by Litestar: one value is a string, a repeated field a list.
@@ -126,13 +128,26 @@ def stale_months(request: Request) -> int:
     return settings(request).stale_months
 
 
+def language(request: Request) -> str:
+    """The console's language: asked in the address (``?lang=``, the login page's links), else
+    the account's own choice, else the browser's Accept-Language, else French."""
+    asked = request.query_params.get("lang")
+    if asked in i18n.STAFF_LANGUAGES:
+        return asked
+    session = getattr(request.state, "session", None)
+    if session is not None and session.user.language in i18n.STAFF_LANGUAGES:
+        return session.user.language
+    return i18n.negotiate(request.headers.get("accept-language")) or i18n.DEFAULT
+
+
 def page(request: HTMXRequest, template: str, *, fragment: str | None = None,
          status_code: int = 200, **context: Any) -> Template:
     """A console page, or only its fragment when htmx asks for it."""
     session = getattr(request.state, "session", None)
     user = session.user if session else None
     context = {
-        "lang": "fr", "dir": "ltr", "user": user, "csrf": session.csrf if session else "",
+        "lang": language(request), "dir": "ltr", "user": user,
+        "csrf": session.csrf if session else "",
         "is_editor": bool(user and accounts.has_role(user, "editor")),
         "is_admin": bool(user and user.role == "admin"), "path": request.url.path,
         "today": dt.date.today(), **context,

@@ -48,15 +48,17 @@ from orientation.search import SearchIndex
 from kiosk import i18n
 from kiosk.slips import slip_context
 
+from kiosk.labels import LABELS
+from kiosk.labels import problem as problem_words
+
 from . import translate
-from .console import FormBody, caller, lists, page, session
+from .console import FormBody, caller, language, lists, page, session
 
 Form = dict[str, list[str]]
 ENTITIES = {"service": Service, "location": Location, "contact": Contact, "pathway": Pathway}
-DAYS = (("MO", "lundi"), ("TU", "mardi"), ("WE", "mercredi"), ("TH", "jeudi"),
-        ("FR", "vendredi"), ("SA", "samedi"), ("SU", "dimanche"))
-ATTENDING = (("walk_in", "sans rendez-vous"), ("appointment", "sur rendez-vous"),
-             ("phone", "par téléphone"), ("online", "en ligne"))
+# Labels are msgids (kiosk/labels.py), translated by the templates.
+DAYS = tuple((code, LABELS["day"][code]) for code in ("MO", "TU", "WE", "TH", "FR", "SA", "SU"))
+ATTENDING = tuple(LABELS["attending"].items())
 DIGITAL_WHAT = ("itsme", "eid-reader", "email", "smartphone", "app", "internet")
 REGIONS = ("bruxelles", "brabant-wallon", "wallonie", "flandre", "belgique", "autre")
 #: Top-level fields per entity, each with its own error slot next to it.
@@ -336,17 +338,21 @@ def pathway_message(exc: PathwayInvalid, lang: str = "fr") -> str:
     return i18n.gettext(lang, PATHWAY_MESSAGES[exc.reason], **params)
 
 
-def problem_of(exc: OrientationError, entity: str) -> tuple[str, str]:
-    """(slot, message in the editor's words) for a failed check."""
+def problem_of(exc: OrientationError, entity: str, lang: str = "fr") -> tuple[str, str]:
+    """(slot, message in the editor's words and language) for a failed check."""
+    def _(message: str, **values: Any) -> str:
+        return i18n.gettext(lang, message, **values)
+
     if isinstance(exc, PathwayInvalid):
         where = f"steps-{exc.step - 1}" if exc.step else "form"
-        reason = pathway_message(exc)
-        return where, (f"Étape {exc.step} : {reason}" if exc.step else reason)
+        reason = pathway_message(exc, lang)
+        return where, (_("Étape %(n)s : %(reason)s", n=exc.step, reason=reason) if exc.step
+                       else reason)
     if isinstance(exc, PermissionDenied):
-        return "form", "Vous pouvez seulement modifier les fiches de votre organisation."
+        return "form", _("Vous pouvez seulement modifier les fiches de votre organisation.")
     if isinstance(exc, InvalidData):
-        return slot(exc.field, entity), str(exc)
-    return "form", str(exc)
+        return slot(exc.field, entity), problem_words(str(exc), _)
+    return "form", problem_words(str(exc), _)
 
 
 # --- Pages ----------------------------------------------------------------------------------------
@@ -486,7 +492,8 @@ def edit_save(request: HTMXRequest, db: NamedDependency[Database],
             record = before if before is not None else _load(request, db, entity, record_id,
                                                              None)[1]
         return _edit_page(request, db, entity, record_id, record,
-                          problem=problem_of(exc, entity), status_code=describe(exc)[0])
+                          problem=problem_of(exc, entity, language(request)),
+                          status_code=describe(exc)[0])
     return Redirect(f"/staff/edit/{entity}/{saved.id}?saved=1", status_code=303)
 
 
@@ -506,7 +513,7 @@ def edit_check(request: HTMXRequest, db: NamedDependency[Database], entity: From
             record = msgspec.structs.replace(record, id=new_id())
         writes.dry_run(db, who, before, record)
     except (InvalidData, PermissionDenied) as exc:
-        problem = problem_of(exc, entity)
+        problem = problem_of(exc, entity, language(request))
     slots = ["form", *FIELDS[entity]]
     for prefix in ROWS[entity]:
         slots += sorted({f"{prefix}-{m.group(1)}" for key in form

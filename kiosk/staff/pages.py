@@ -1,8 +1,9 @@
 """The social-worker console under /staff: find the path, know who to call now, compose a slip,
 keep the directory true.
 
-Same templates and slip as the kiosk, denser pages for a desktop screen, in French (the slip
-itself can be composed in the person's language). The role matrix and CSRF live in
+Same templates and slip as the kiosk, denser pages for a desktop screen, in French, Dutch or
+English through the kiosk's catalogues (``console.language``: ``?lang=``, the account's choice,
+the browser's); the slip itself can be composed in the person's language. The role matrix and CSRF live in
 ``console.py``; the editor pages in ``edit.py``, the slip composer in ``slip.py``.
 
 Roles (``models.ROLES``): ``staff`` searches, compares, calls, composes slips, reports problems,
@@ -52,6 +53,7 @@ from .console import (
     FormBody,
     caller,
     keep_residence,
+    language,
     residence,
     lists,
     org_names,
@@ -113,6 +115,7 @@ class LoginForm(msgspec.Struct, kw_only=True):
     password: str = ""
     next: str = "/staff"
     csrf: str = ""
+    lang: str = ""  # the login page's language (``?lang=`` or the browser's)
 
 
 @post("/login", sync_to_thread=True, name="staff_login_post", opt={"role": "public"},
@@ -133,12 +136,16 @@ def login(request: HTMXRequest, db: NamedDependency[Database], data: FormBody) -
     except accounts.Throttled as exc:
         user, problem = None, f"throttled:{exc.minutes}"
     if user is None:
+        lang = form.lang if form.lang in i18n.STAFF_LANGUAGES else language(request)
         refused = page(request, "staff/login.html", next=_safe_next(form.next),
-                       login_csrf=form.csrf, problem=problem,
+                       login_csrf=form.csrf, problem=problem, lang=lang,
                        status_code=429 if problem.startswith("throttled") else 401)
         if problem.startswith("throttled"):
             refused.headers["Retry-After"] = str(int(problem.split(":")[1]) * 60)
         return refused
+    if user.language is None and form.lang in i18n.STAFF_LANGUAGES:
+        # The language the login page was read in becomes the account's, until changed.
+        accounts.set_language(db, user.id, form.lang)
     cookie, _ = accounts.open_session(db, user)
     response = Redirect(_safe_next(form.next), status_code=303)
     response.set_cookie(accounts.COOKIE, cookie, httponly=True, samesite="lax", path="/",
@@ -154,6 +161,22 @@ def logout(request: Request, db: NamedDependency[Database]) -> Redirect:
     response.delete_cookie(accounts.COOKIE, path="/")
     response.delete_cookie(RESIDENCE_COOKIE, path="/staff")  # the person's commune too
     return response
+
+
+class LanguageForm(msgspec.Struct, kw_only=True):
+    language: str = ""
+    next: str = "/staff"
+    csrf: str = ""
+
+
+@post("/language", sync_to_thread=True, name="staff_language", opt={"role": "staff"},
+      status_code=303)
+def choose_language(request: Request, db: NamedDependency[Database], data: FormBody) -> Redirect:
+    """The console's language, chosen in the header and remembered with the account."""
+    form = msgspec.convert({k: v[-1] for k, v in lists(data).items()}, LanguageForm,
+                           strict=False)
+    accounts.set_language(db, session(request).user.id, form.language)
+    return Redirect(_safe_next(form.next), status_code=303)
 
 
 # --- Home and search ---------------------------------------------------------------------------
@@ -208,7 +231,8 @@ class Row(msgspec.Struct, kw_only=True):
     elsewhere: str | None = None  # another region than the person's (its slug)
 
 
-def _service_row(db: Database, service: Service, hit, months: int, at: dt.datetime) -> Row:
+def _service_row(db: Database, service: Service, hit, months: int, at: dt.datetime,
+                 lang: str = "fr") -> Row:
     places = []
     for location_id in service.location_ids[:2]:
         location = store.get_location(db, location_id)
@@ -218,7 +242,7 @@ def _service_row(db: Database, service: Service, hit, months: int, at: dt.dateti
     contact = store.get_contact(db, service.contact_ids[0]) if service.contact_ids else None
     return Row(kind="service", id=service.id, title=service.name, snippet=hit.snippet,
                organization=store.get_organization(db, service.organization_id).name,
-               places=places, when=slips.when(service, at, "fr"), open_now=hit.open_now,
+               places=places, when=slips.when(service, at, lang), open_now=hit.open_now,
                phones=service.phones, contact=contact, verified=verified(service, months))
 
 
@@ -249,7 +273,8 @@ def search(request: HTMXRequest, db: NamedDependency[Database], index: NamedDepe
     for hit in results.hits:
         try:
             if hit.kind == "service":
-                rows.append(_service_row(db, store.get_service(db, hit.id), hit, months, at))
+                rows.append(_service_row(db, store.get_service(db, hit.id), hit, months, at,
+                                         language(request)))
             else:
                 pathway = store.get_pathway(db, hit.id)
                 rows.append(Row(kind="pathway", id=hit.id, title=hit.title,
@@ -275,18 +300,19 @@ def search(request: HTMXRequest, db: NamedDependency[Database], index: NamedDepe
 
 
 def _service_view(db: Database, service: Service, request: Request) -> dict[str, Any]:
-    months = stale_months(request)
+    months, lang = stale_months(request), language(request)
     people = []
     for contact_id in service.contact_ids:
         contact = store.get_contact(db, contact_id)
         people.append({"contact": contact, "verified": verified(contact, months),
-                       "availability": hours.describe(contact.availability)})
+                       "availability": hours.describe(contact.availability, lang)})
     return {
         "service": service,
         "organization": store.get_organization(db, service.organization_id),
         "locations": [store.get_location(db, i) for i in service.location_ids],
         "people": people, "verified": verified(service, months),
-        "week": hours.describe(service.schedules), "when": slips.when(service, hours.now(), "fr"),
+        "week": hours.describe(service.schedules, lang),
+        "when": slips.when(service, hours.now(), lang),
         "needs": [store.get_term(db, t) for t in service.needs],
     }
 
@@ -347,7 +373,7 @@ def call_need(request: HTMXRequest, db: NamedDependency[Database], code: FromPat
     services = {s.id: s for s in store.iter_services(db, status="active")
                 if set(wanted) & set(s.needs)}
     plan = contacts.who_to_call(db, list(services), staff=True, commune=home, needs=wanted)
-    shown = page(request, "staff/call.html", title=i18n.term_label(term, "fr"), service=None,
+    shown = page(request, "staff/call.html", title=i18n.term_label(term, language(request)), service=None,
                  plan=plan, services=services, term=term, commune=typed)
     keep_residence(request, shown, home)
     return shown
@@ -524,7 +550,7 @@ def report_csv(db: NamedDependency[Database], filename: FromPath[str], weeks: Fr
 
 
 route_handlers = [
-    login_page, login, logout, home, search, service_page, pathway_page, compare,
+    login_page, login, logout, choose_language, home, search, service_page, pathway_page, compare,
     call_service, call_need, call_pick, report_problem, problems, problem_close, followup,
     followup_mark, verify_queue, verify_record, history, report_page, report_csv,
 ]

@@ -4,6 +4,8 @@
 (() => {
   "use strict";
   const title = document.title;
+  // The word for the tab title comes from the page, in the desk's language.
+  const word = document.querySelector("[data-call-word]")?.dataset.callWord || "Appel";
   const sound = new Audio("/static/desk-alert.wav");
   const enable = document.querySelector("#desk-sound");
   let known = new Set();
@@ -21,7 +23,7 @@
     const section = document.querySelector("#requests");
     if (!section) return;
     const pending = [...section.querySelectorAll("[data-pending-id]")].map((e) => e.dataset.pendingId);
-    document.title = pending.length ? `(${pending.length}) Appel — Orientation` : title;
+    document.title = pending.length ? `(${pending.length}) ${word} — Orientation` : title;
     const fresh = pending.some((id) => !known.has(id));
     known = new Set(pending);
     if (fresh && !first) ring();

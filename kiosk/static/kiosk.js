@@ -142,12 +142,16 @@
   for (const type of ["pointerdown", "keydown", "scroll", "input"]) {
     document.addEventListener(type, activity, { capture: true, passive: true });
   }
+  // Listening is using the kiosk: a slip page read aloud lasts longer than the idle delay, and
+  // a person who cannot read is still there while the voice speaks. The idle delay counts from
+  // the end of the audio (the warning's own reading does not hold it: see activity()).
+  for (const type of ["play", "playing", "timeupdate"]) audio.addEventListener(type, activity);
 
   function showWarning() {
     warning = true;
     overlay.hidden = false;
     for (const element of [$("#page")]) element.inert = true;
-    live.textContent = message("seconds_left").replace("{n}", warningSeconds);
+    live.textContent = message(`seconds_left_${warningSeconds}`);
     $("#idle-continue").focus();
     if (audioMode) speak([overlay]);
   }
@@ -182,9 +186,9 @@
     if (!warning && idleFor >= idleMs) showWarning();
     if (warning) {
       const left = Math.max(0, Math.ceil((idleMs + warningSeconds * 1000 - idleFor) / 1000));
-      count.textContent = left;
+      count.textContent = message(`count_${left}`);
       if (left > 0 && left % 10 === 0 && left !== warningSeconds) {
-        live.textContent = message("seconds_left").replace("{n}", left);
+        live.textContent = message(`seconds_left_${left}`);
       }
       if (left === 0) reset();
     }

@@ -273,3 +273,11 @@ def m071_service_areas_and_roles(db: Database) -> None:
                           ("pathways", "communes"), ("pathway_steps", "role")):
         if column not in db[table].columns_dict:
             db[table].add_column(column, str)
+
+
+@migrations()
+def m080_account_language(db: Database) -> None:
+    # The staff console's language, chosen by each staff member and remembered with the
+    # account (NULL: follow the browser's Accept-Language).
+    if "language" not in db["users"].columns_dict:
+        db["users"].add_column("language", str)
