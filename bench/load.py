@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
                         seconds = args.pdf_seconds if key == "pdf" else args.seconds
                         r = wrk(url, seconds=seconds, connections=args.connections,
                                 script=script)
-                        print(f"| {label} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} "
+                        print(f"| {label} | {r['rps']:.{0 if r['rps'] >= 10 else 1}f} | {r['p50']:.1f} | {r['p95']:.1f} "
                               f"| {r['p99']:.1f} | {r['non2xx']} | {r['errors']} "
                               f"| {'≥ ' + format(target, ',') if target else ''} |", flush=True)
                 finally:
