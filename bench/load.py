@@ -94,6 +94,26 @@ def build(folder: Path, large: int) -> dict[str, str]:
     }
 
 
+#: How each server is started on the same app factory (``--server``): ``serve`` is the product's
+#: own command; the others run the factory directly, to compare servers in one run.
+SERVERS = {
+    "serve": lambda port, workers: [sys.executable, "-m", "orientation.cli", "serve",
+                                    "--port", str(port), "--workers", str(workers)],
+    "uvicorn-h11": lambda port, workers: [
+        sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_environment",
+        "--port", str(port), "--workers", str(workers), "--loop", "asyncio", "--http", "h11",
+        "--no-access-log", "--log-level", "warning"],
+    "uvicorn-httptools": lambda port, workers: [
+        sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_environment",
+        "--port", str(port), "--workers", str(workers), "--loop", "uvloop", "--http",
+        "httptools", "--no-access-log", "--log-level", "warning"],
+    "granian": lambda port, workers: [
+        sys.executable, "-m", "granian", "--interface", "asgi", "--factory",
+        "--port", str(port), "--workers", str(workers), "--no-access-log",
+        "--log-level", "warning", "api.app:app_from_environment"],
+}
+
+
 def start(template: Path, work: Path, workers: int, server: str) -> tuple[subprocess.Popen, str]:
     """``orientation serve`` on a fresh copy of the template's database and index."""
     shutil.copytree(template, work)
@@ -102,10 +122,7 @@ def start(template: Path, work: Path, workers: int, server: str) -> tuple[subpro
            "ORIENTATION_INDEX_DIR": str(work / "index"),
            "ORIENTATION_RATE_LIMIT": str(10**9), "ORIENTATION_PRINTER_TARGET": str(work / "slips"),
            "ORIENTATION_SPEECH_DIR": str(work / "speech")}
-    command = [sys.executable, "-m", "orientation.cli", "serve", "--port", str(port),
-               "--workers", str(workers)]
-    if server != "uvicorn":
-        command += ["--server", server]
+    command = SERVERS[server](port, workers)
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
@@ -144,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
     parser.add_argument("--large", type=int, default=0,
                         help="also run on the seed plus this many generated services")
-    parser.add_argument("--server", default="uvicorn", help="uvicorn or granian")
+    parser.add_argument("--server", default="serve", help="comma-separated: " + ", ".join(SERVERS))
     parser.add_argument("--rows", default=",".join(key for key, _, _ in ROWS),
                         help="comma-separated rows: " + ", ".join(key for key, _, _ in ROWS))
     args = parser.parse_args(argv)
@@ -155,6 +172,9 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         sys.exit(f"unknown rows: {', '.join(sorted(unknown))}")
     workers = [int(n) for n in args.workers.split(",")]
+    servers = args.server.split(",")
+    if set(servers) - set(SERVERS):
+        sys.exit(f"unknown servers: {', '.join(sorted(set(servers) - set(SERVERS)))}")
 
     with tempfile.TemporaryDirectory(prefix="orientation-load-") as tmp:
         tmp = Path(tmp)
@@ -162,39 +182,50 @@ def main(argv: list[str] | None = None) -> None:
         script.write_text(WRK_SCRIPT)
         datasets = [("seed", 0)] + ([(f"seed + {args.large} services", args.large)]
                                     if args.large else [])
-        print(f"wrk -t1 -c{args.connections} -d{args.seconds:g}s on 127.0.0.1, server "
-              f"{args.server}, {os.cpu_count()} cores")
+        print(f"wrk -t1 -c{args.connections} -d{args.seconds:g}s (PDF: -d{args.pdf_seconds:g}s) "
+              f"on 127.0.0.1, {os.cpu_count()} cores")
         for name, large in datasets:
             print(f"\n## {name}")
             template = tmp / f"template-{large}"
             paths = build(template, large)
             for count in workers:
-                run = tmp / f"run-{large}-{count}"
-                process, base = start(template, run, count, args.server)
-                try:
-                    print(f"\n{count} worker{'s' if count > 1 else ''}:")
-                    print(f"| row | req/s | p50 ms | p95 ms | p99 ms | non-2xx | errors | target |")
-                    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-                    for key, label, target in ROWS:
-                        if key not in wanted:
-                            continue
-                        url = base + paths[key]
-                        httpx.get(url, timeout=60)  # warm: first-use work is not the figure
-                        seconds = args.pdf_seconds if key == "pdf" else args.seconds
-                        r = wrk(url, seconds=seconds, connections=args.connections,
-                                script=script)
-                        print(f"| {label} | {r['rps']:.{0 if r['rps'] >= 10 else 1}f} | {r['p50']:.1f} | {r['p95']:.1f} "
-                              f"| {r['p99']:.1f} | {r['non2xx']} | {r['errors']} "
-                              f"| {'≥ ' + format(target, ',') if target else ''} |", flush=True)
-                finally:
-                    process.terminate()
-                    try:
-                        process.wait(timeout=20)
-                    except subprocess.TimeoutExpired:
-                        process.kill()
-                        process.wait()
-                    shutil.rmtree(run, ignore_errors=True)
+                for server in servers:
+                    print(f"\n{server}, {count} worker{'s' if count > 1 else ''}:")
+                    run_rows(template, tmp / f"run-{large}-{count}-{server}", paths, count,
+                             server, wanted, args, script)
 
+
+def run_rows(template: Path, run: Path, paths: dict[str, str], count: int, server: str,
+             wanted: list[str], args: argparse.Namespace, script: Path) -> None:
+    process, base = start(template, run, count, server)
+    try:
+        # Every row once first (first-use work is not the figure), then a pause: the other
+        # workers may still be opening the index after the first one answered.
+        for key, _, _ in ROWS:
+            if key in wanted:
+                for _ in range(2 * count):
+                    httpx.get(base + paths[key], timeout=60)
+        time.sleep(3)
+        print("| row | req/s | p50 ms | p95 ms | p99 ms | non-2xx | errors | target |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        for key, label, target in ROWS:
+            if key not in wanted:
+                continue
+            url = base + paths[key]
+            seconds = args.pdf_seconds if key == "pdf" else args.seconds
+            r = wrk(url, seconds=seconds, connections=args.connections, script=script)
+            rps = f"{r['rps']:.{0 if r['rps'] >= 10 else 1}f}"
+            print(f"| {label} | {rps} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} "
+                  f"| {r['non2xx']} | {r['errors']} "
+                  f"| {'≥ ' + format(target, ',') if target else ''} |", flush=True)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        shutil.rmtree(run, ignore_errors=True)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -5,14 +5,16 @@ organisation, its hours now), and every person who touches the same tile gets th
 So the finished response of the read-only screens is kept and served again while nothing that
 shapes it has changed. The key is everything the page is made of:
 
-- the directory's generation (``store.generation``, the newest audit row: every write moves it,
-  and the whole cache is dropped when it moves);
+- the directory's generation (``store.generation``, the newest audit row: every write moves it);
 - the address asked for (path and query), the Host (the slip's QR code carries it) and whether
   htmx asked for a fragment;
 - the language (``?lang=``, else the cookie) and the person's commune: both come from the
   request's cookies at every request and exist nowhere else than in this key, in memory;
 - the current minute, since "open now" and "opens at 14 h" change with the clock: a service's
   opening status is computed once per minute per page at most.
+
+When the generation or the minute moves, every kept page is dropped: nothing stays in memory
+for longer than the minute it was made in.
 
 Nothing personal is kept: these screens show the directory, the same to anyone with the same
 language and commune. Responses that set a cookie, or are not a plain 200, are never kept, and
@@ -50,21 +52,23 @@ class PageCache:
         self.db_path = db_path
         self._db = None
         self.generation = -1
+        self.minute = -1
         self.pages: OrderedDict[tuple, tuple[list, bytes]] = OrderedDict()
         #: Pages being made: the same page asked for meanwhile waits for it (at a new minute
         #: or generation, the kiosk's busy pages are made once, not once per request).
         self.making: dict[tuple, asyncio.Future] = {}
         self.hits = self.misses = 0
 
-    def current(self) -> int:
-        """The directory's generation; a new one drops every kept page."""
+    def current(self) -> tuple[int, int]:
+        """The directory's generation and the current minute; when either moves, every kept
+        page is dropped (so nothing stays in memory past its minute)."""
         if self._db is None:
             self._db = store.connect(self.db_path, migrate=False)
-        generation = store.generation(self._db)
-        if generation != self.generation:
+        generation, minute = store.generation(self._db), int(time.time() // 60)
+        if (generation, minute) != (self.generation, self.minute):
             self.pages.clear()
-            self.generation = generation
-        return generation
+            self.generation, self.minute = generation, minute
+        return generation, minute
 
     def get(self, key: tuple) -> tuple[list, bytes] | None:
         page = self.pages.get(key)
@@ -87,14 +91,14 @@ def _cookies(header: str) -> dict[str, str]:
     return cookies
 
 
-def page_key(scope: Scope, generation: int) -> tuple:
+def page_key(scope: Scope, now: tuple[int, int]) -> tuple:
     headers = {name: value for name, value in scope["headers"]
                if name in (b"host", b"hx-request", b"cookie")}
     cookies = _cookies(headers.get(b"cookie", b"").decode("latin-1"))
     lang = cookies.get(LANG_COOKIE)
-    return (generation, scope["path"], scope.get("query_string", b""), headers.get(b"host"),
+    return (now, scope["path"], scope.get("query_string", b""), headers.get(b"host"),
             headers.get(b"hx-request"), lang if lang in i18n.LANGUAGES else None,
-            BY_SLUG.get(cookies.get(COOKIE, "")), int(time.time() // 60))
+            BY_SLUG.get(cookies.get(COOKIE, "")))
 
 
 def _cache(scope: Scope) -> PageCache:
