@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # System packages the browser, slip and audio tests use (Debian names; no browser downloads).
 DEBS := chromium poppler-utils espeak-ng fonts-dejavu-core fonts-noto-core
 
-.PHONY: run test venv test-venv system-deps bench check clean messages screenshots
+.PHONY: run test venv test-venv system-deps bench bench-load check clean messages screenshots
 
 # One .venv, two markers: `make run` installs the runtime dependencies only; `make test` adds the
 # test extras (pytest, schemathesis, axe…) to the same .venv. Each marker is redone when
@@ -61,3 +61,10 @@ messages: venv
 
 clean:
 	rm -rf $(VENV) data build *.egg-info
+
+# Load on a real server (bench/load.py): wrk per page with 1 and 2 workers. Short by default;
+# LOAD_ARGS="--seconds 8 --large 10000" for the 10k-service rows too.
+LOAD_ARGS ?=
+bench-load: venv
+	@command -v wrk >/dev/null 2>&1 || $(MAKE) --no-print-directory system-deps DEBS=wrk
+	$(BIN)/python -m bench.load $(LOAD_ARGS)

@@ -56,6 +56,13 @@ def healthz(db: NamedDependency[Database], index: NamedDependency[SearchIndex]) 
     return {"status": "ok", "counts": store.counts(db), "index_documents": index.doc_count()}
 
 
+@get("/livez", include_in_schema=False, media_type="text/plain")
+async def livez() -> str:
+    """Is the process answering at all (no database, no index): a process manager's liveness
+    probe, and the framework floor of ``bench.load``."""
+    return "ok"
+
+
 class SwaggerDocs(OpenAPIRenderPlugin):
     """The /schema page: Swagger UI from our own /static/swagger-ui (vendored, see
     kiosk/static/VENDORED.md), so the docs work offline and under the site's
@@ -144,7 +151,7 @@ def create_app(
             app.state.index.close()
 
     app = Litestar(
-        route_handlers=[healthz, api_router, hsds_router, kiosk_router, staff_router,
+        route_handlers=[healthz, livez, api_router, hsds_router, kiosk_router, staff_router,
                         desk_router],
         openapi_config=openapi_config(),
         cors_config=cors_config(config.cors_origins),

@@ -533,6 +533,7 @@ def not_found(fallback):
 
 # Imported here, not at the top: kiosk/help.py builds on screen() and settings() above.
 from .help import help_router  # noqa: E402
+from .cache import PageCacheMiddleware  # noqa: E402
 
 kiosk_router = Router(
     path="/",
@@ -548,4 +549,5 @@ kiosk_router = Router(
     guards=[post_guard],
     response_headers={"Vary": "HX-Request"},
     exception_handlers={Exception: error_page},
+    middleware=[PageCacheMiddleware()],  # read-only screens kept for the minute (cache.py)
 )

@@ -4,8 +4,12 @@ Rendering uses Chromium (Debian's ``/usr/bin/chromium``, driven by Playwright) o
 the kiosk shows as the preview, so preview and print can never drift apart, Arabic is shaped and
 laid out right to left correctly, and the 80 mm page gets exactly the height of its content
 (``@page { size: 80mm auto }`` silently falls back to Letter, so the height is measured and
-passed explicitly). fpdf2 was tried first: its HTML subset cannot lay out a mixed Arabic and
-Latin line (the Latin runs came out reversed).
+passed explicitly). One Chromium is kept alive per process with a few open pages (``_Chromium``),
+so a slip costs a page render, not a browser start; the thermal printer's raster is drawn from
+the PDF by pdfium. fpdf2 was tried first: its HTML subset cannot lay out a mixed Arabic and
+Latin line (the Latin runs came out reversed). WeasyPrint was measured beside the page pool
+(``python -m bench.slips``): no faster here, and it lays out the slip differently (no
+``unicode-bidi: plaintext`` for Latin lines on an Arabic slip, no script to fit the name).
 
 Backends, chosen by the ``printer`` setting:
 
@@ -20,12 +24,15 @@ Every failure raises ``PrinterError`` with a reason the kiosk turns into plain w
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import datetime as dt
 import io
 import re
 import shutil
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 from typing import Literal, NamedTuple
 
@@ -66,44 +73,181 @@ class Rendered(NamedTuple):
     png: bytes | None  # the raster for thermal printers, when asked for
 
 
+#: Pages kept open in the one Chromium of a process: slips render side by side on this many;
+#: more would only queue for the same cores.
+POOL_PAGES = 3
+#: Seconds one slip may take before the kiosk says the printer is in error.
+RENDER_TIMEOUT = 30
+_MM_PER_PT = 25.4 / 72
+
+
+class _Chromium:
+    """One headless Chromium kept alive per process (and executable), with a few open pages.
+
+    Starting Chromium for every slip cost 1.7–2.8 s; a kept page renders an 80 mm slip in
+    well under 150 ms (docs/performance.md). Playwright's objects belong to the event loop that
+    made them, so the browser lives on its own loop in a daemon thread, and request threads
+    hand it work with ``run_coroutine_threadsafe``. A browser that crashed or was closed is
+    started again on the next slip.
+    """
+
+    def __init__(self, executable: str):
+        self.executable = executable
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, name="slip-chromium", daemon=True).start()
+        self.playwright = None
+        self.browser = None
+        self.pages: asyncio.Queue | None = None
+        self.starting = asyncio.Lock()
+
+    def render(self, html: str, paper: Paper) -> bytes:
+        future = asyncio.run_coroutine_threadsafe(self._render(html, paper), self.loop)
+        try:
+            return future.result(timeout=RENDER_TIMEOUT)
+        except TimeoutError:
+            future.cancel()
+            raise
+
+    async def _start(self) -> asyncio.Queue:
+        async with self.starting:
+            if self.browser is not None and self.browser.is_connected():
+                return self.pages
+            from playwright.async_api import async_playwright
+
+            if self.playwright is None:
+                self.playwright = await async_playwright().start()
+            self.browser = await self.playwright.chromium.launch(
+                executable_path=self.executable, args=CHROMIUM_ARGS)
+            self.pages = asyncio.Queue()
+            for _ in range(POOL_PAGES):
+                await self.pages.put(await self._new_page())
+            return self.pages
+
+    async def _new_page(self):
+        page = await self.browser.new_page(viewport={"width": _width_px("80mm"), "height": 600})
+        await page.emulate_media(media="print")
+        return page
+
+    async def _render(self, html: str, paper: Paper) -> bytes:
+        pages = self.pages
+        if pages is None or self.browser is None or not self.browser.is_connected():
+            pages = await self._start()
+        page = await pages.get()
+        try:
+            await page.set_viewport_size({"width": _width_px(paper), "height": 600})
+            await page.set_content(html, wait_until="load")
+            await page.evaluate(FIT_ONE_LINE)
+            if paper == "80mm":
+                height = await page.evaluate(
+                    "Math.ceil(document.documentElement.getBoundingClientRect().height)")
+                return await page.pdf(width="80mm", height=f"{height + 2}px",
+                                      print_background=True,
+                                      margin={"top": "0", "bottom": "0", "left": "0",
+                                              "right": "0"})
+            return await page.pdf(format="A4", print_background=True,
+                                  margin={"top": "10mm", "bottom": "10mm", "left": "15mm",
+                                          "right": "15mm"})
+        except BaseException:
+            # A page in an unknown state is not reused: close it and open a fresh one.
+            try:
+                await page.close()
+            except Exception:
+                pass
+            page = None
+            raise
+        finally:
+            if page is not None:
+                # The slip (maybe a staff note about a person) does not stay in the page.
+                try:
+                    await page.set_content("")
+                except Exception:
+                    page = None
+            if page is None and self.browser is not None and self.browser.is_connected():
+                try:
+                    page = await self._new_page()
+                except Exception:
+                    page = None
+            if page is not None:
+                pages.put_nowait(page)
+            elif self.pages is pages:
+                self.browser = None  # start again on the next slip
+
+    async def _close(self) -> None:
+        if self.browser is not None:
+            await self.browser.close()
+        if self.playwright is not None:
+            await self.playwright.stop()
+
+    def close(self) -> None:
+        try:
+            asyncio.run_coroutine_threadsafe(self._close(), self.loop).result(timeout=10)
+        except Exception:
+            pass  # exiting anyway: the driver takes its browser down with it
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+_browsers: dict[str, _Chromium] = {}
+_browsers_lock = threading.Lock()
+
+
+def _chromium(executable: str) -> _Chromium:
+    with _browsers_lock:
+        browser = _browsers.get(executable)
+        if browser is None:
+            browser = _browsers[executable] = _Chromium(executable)
+            if len(_browsers) == 1:
+                atexit.register(close_browsers)
+        return browser
+
+
+def close_browsers() -> None:
+    """Stop the kept-alive Chromium(s) of this process (at exit; the next slip starts one)."""
+    with _browsers_lock:
+        browsers = list(_browsers.values())
+        _browsers.clear()
+    for browser in browsers:
+        browser.close()
+
+
+def _width_px(paper: Paper) -> int:
+    return round((80 if paper == "80mm" else 210) * _CSS_PX_PER_MM)
+
+
+#: pdfium is not thread-safe: one raster at a time per process (a few milliseconds each).
+_pdfium_lock = threading.Lock()
+
+
+def _raster(pdf: bytes) -> bytes:
+    """The 576-dot-wide PNG a thermal printer gets, drawn from the 80 mm PDF itself (the roll's
+    printable 72 mm, without the page's 4 mm side margins), so paper and PDF are one picture."""
+    import pypdfium2 as pdfium
+
+    scale = RASTER_DOTS / (72 / _MM_PER_PT)  # pixels per PDF point
+    side = 4 / _MM_PER_PT
+    with _pdfium_lock:
+        document = pdfium.PdfDocument(pdf)
+        try:
+            image = document[0].render(scale=scale, crop=(side, 0, side, 0)).to_pil()
+        finally:
+            document.close()
+    out = io.BytesIO()
+    image.convert("L").save(out, format="PNG", compress_level=1)
+    return out.getvalue()
+
+
 def render(html: str, *, paper: Paper = "80mm", chromium: str = "/usr/bin/chromium",
            raster: bool = False) -> Rendered:
     """Render a standalone HTML page to PDF (and optionally to a 576-dot-wide PNG).
 
     For ``80mm`` the page is exactly as tall as its content: always one page.
     """
-    from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import sync_playwright
+    from playwright.async_api import Error as PlaywrightError
 
-    width_px = round(80 * _CSS_PX_PER_MM) if paper == "80mm" else round(210 * _CSS_PX_PER_MM)
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page(viewport={"width": width_px, "height": 600},
-                                        device_scale_factor=RASTER_DOTS / (72 * _CSS_PX_PER_MM))
-                page.set_content(html, wait_until="load")
-                page.emulate_media(media="print")
-                page.evaluate(FIT_ONE_LINE)
-                if paper == "80mm":
-                    height = page.evaluate(
-                        "Math.ceil(document.documentElement.getBoundingClientRect().height)")
-                    pdf = page.pdf(width="80mm", height=f"{height + 2}px", print_background=True,
-                                   margin={"top": "0", "bottom": "0", "left": "0", "right": "0"})
-                else:
-                    pdf = page.pdf(format="A4", print_background=True,
-                                   margin={"top": "10mm", "bottom": "10mm",
-                                           "left": "15mm", "right": "15mm"})
-                png = None
-                if raster:
-                    # The roll's printable 72 mm, without the page's 4 mm side margins.
-                    page.emulate_media(media="print")
-                    png = page.locator(".slip").screenshot(type="png")
-                return Rendered(pdf=pdf, png=png)
-            finally:
-                browser.close()
-    except PlaywrightError as exc:
+        pdf = _chromium(chromium).render(html, paper)
+    except (PlaywrightError, TimeoutError) as exc:
         raise PrinterError("error", f"cannot render the slip with {chromium}: {exc}") from None
+    return Rendered(pdf=pdf, png=_raster(pdf) if raster else None)
 
 
 def escpos_bytes(png: bytes) -> bytes:
