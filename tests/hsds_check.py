@@ -20,18 +20,51 @@ LIST_ITEMS = {"service": "compiled/service_list.json",
               "taxonomy": "taxonomy.json", "taxonomy_term": "taxonomy_term.json"}
 
 
+UPSTREAM = "https://raw.githubusercontent.com/openreferral/specification/3.1/schema/"
+#: the big compiled schemas left out of tests/hsds: their uncompiled equivalents
+ALIASES = {"compiled/service.json": "service.json",
+           "compiled/organization.json": "organization.json"}
+
+
 @functools.cache
 def registry() -> Registry:
     resources = []
     for path in sorted(HSDS.rglob("*.json")):
         name = path.relative_to(HSDS).as_posix()
+        if name.startswith("examples/"):
+            continue
         if name == "openapi.json":
             page = json.loads(path.read_text())["components"]["schemas"]["Page"]
             resources.append((BASE + "page.json", DRAFT202012.create_resource(page)))
             continue
-        resources.append((BASE + name,
-                          DRAFT202012.create_resource(json.loads(path.read_text()))))
+        resource = DRAFT202012.create_resource(json.loads(path.read_text()))
+        resources += [(BASE + name, resource), (UPSTREAM + name, resource)]
+        if "/" not in name:  # what compiled/service.json's relative $refs reach
+            resources.append((UPSTREAM + "compiled/" + name, resource))
+    for alias, name in ALIASES.items():
+        resource = DRAFT202012.create_resource(json.loads((HSDS / name).read_text()))
+        resources.append((UPSTREAM + alias, resource))
     return Registry().with_resources(resources)
+
+
+@functools.cache
+def openapi() -> dict:
+    return json.loads((HSDS / "openapi.json").read_text())
+
+
+def response_schema(path: str, method: str = "get") -> dict:
+    """The 200 response schema of an operation of the HSDS OpenAPI description, its
+    ``#/components/schemas/Page`` made absolute: what a validator checks an answer against."""
+    op = openapi()["paths"][path][method]
+    schema = op["responses"]["200"]["content"]["application/json"]["schema"]
+    return json.loads(json.dumps(schema).replace('"#/components/schemas/Page"',
+                                                 f'"{BASE}page.json"'))
+
+
+def check_operation(data: Any, path: str, method: str = "get") -> None:
+    """Assert ``data`` is a valid 200 answer of the HSDS operation ``method path``."""
+    problems = errors(data, response_schema(path, method))
+    assert not problems, "\n".join(problems[:20])
 
 
 @functools.cache
