@@ -30,6 +30,7 @@ from orientation.errors import NotFound
 from orientation.search import Filters, SearchIndex
 
 from . import hsds_types as ht
+from .hsds_profile import profile_file, profile_index
 from .http import MIDDLEWARE, NDJSON, link_header, page_links, provide_caller
 
 log = logging.getLogger(__name__)
@@ -227,9 +228,18 @@ async def meta(request: Request) -> ht.ApiMeta:
 
 
 @get("/profile", operation_id="getProfile", tags=["hsds"],
-     summary="The Belgian profile: extension fields")
-async def profile() -> dict[str, Any]:
-    return hsds.PROFILE
+     summary="The Belgian profile: links to its merge patches, compiled schemas and "
+             "datapackage, and its extension fields")
+async def profile(request: Request) -> ht.ProfileIndex:
+    base = request.app.state.settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
+    return profile_index(f"{base}/hsds/profile")
+
+
+@get("/profile/{name:path}", operation_id="getProfileFile", tags=["hsds"],
+     summary="One file of the profile: a merge patch (`profile/…`), a compiled JSON schema "
+             "(`schema/…`) or `datapackage.json`")
+async def profile_json(name: FromPath[str]) -> dict[str, Any]:
+    return profile_file(name.lstrip("/"))
 
 
 # --- services -------------------------------------------------------------------------------
@@ -546,7 +556,7 @@ def get_taxonomy_term(db: DB, id: FromPath[UUID]) -> ht.TaxonomyTerm:
 
 hsds_router = Router(
     path="/hsds",
-    route_handlers=[meta, profile, list_services, search_services, get_service,
+    route_handlers=[meta, profile, profile_json, list_services, search_services, get_service,
                     list_organizations, search_organizations, get_organization,
                     list_service_at_locations, search_service_at_locations,
                     get_service_at_location, list_taxonomies, search_taxonomies, get_taxonomy,

@@ -47,6 +47,44 @@ def registry() -> Registry:
     return Registry().with_resources(resources)
 
 
+PROFILE = Path(__file__).parents[1] / "api" / "hsds_profile" / "schema"
+PROFILE_URL = "https://profile.test/be/"
+
+
+@functools.cache
+def profile_registry() -> Registry:
+    """The HSDS registry plus our compiled profile schemas under PROFILE_URL."""
+    resources = []
+    for path in sorted(PROFILE.rglob("*.json")):
+        name = path.relative_to(PROFILE).as_posix()
+        resource = DRAFT202012.create_resource(json.loads(path.read_text()))
+        resources.append((PROFILE_URL + name, resource))
+        if "/" not in name:
+            resources.append((PROFILE_URL + "compiled/" + name, resource))
+    for alias, name in ALIASES.items():
+        resources.append((PROFILE_URL + alias, DRAFT202012.create_resource(
+            json.loads((PROFILE / name).read_text()))))
+    return registry().with_resources(resources)
+
+
+def profile_errors(data: Any, schema: dict) -> list[str]:
+    """Errors of ``data`` against ``schema`` with every HSDS schema swapped for our profile's
+    (strict: a patched object allows only HSDS fields and documented be_ fields)."""
+    text = json.dumps(schema, sort_keys=True)
+    for prefix in (UPSTREAM, BASE):
+        text = text.replace(f'"{prefix}', f'"{PROFILE_URL}')
+    text = text.replace(f'"{PROFILE_URL}page.json"', f'"{BASE}page.json"')
+    validator = _profile_validator(text)
+    return [f"profile: {'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
+            for e in validator.iter_errors(data)]
+
+
+@functools.cache
+def _profile_validator(schema_json: str) -> Draft202012Validator:
+    return Draft202012Validator(json.loads(schema_json), registry=profile_registry(),
+                                format_checker=FormatChecker())
+
+
 @functools.cache
 def openapi() -> dict:
     return json.loads((HSDS / "openapi.json").read_text())
@@ -74,9 +112,10 @@ def _validator(schema_json: str) -> Draft202012Validator:
 
 
 def errors(data: Any, schema: dict) -> list[str]:
+    """Errors against the HSDS schema, then against the same schema in our profile."""
     validator = _validator(json.dumps(schema, sort_keys=True))
     return [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
-            for e in validator.iter_errors(data)]
+            for e in validator.iter_errors(data)] + profile_errors(data, schema)
 
 
 def check(data: Any, kind: str) -> None:

@@ -259,3 +259,60 @@ def test_capacities_are_listed(api_client, db):
     body = api_client.get(f"/hsds/services/{service.id}").json()
     assert body["capacities"] == []  # no capacity figures are kept: none are made up
     check(body, "service")
+
+
+# --- the profile ----------------------------------------------------------------------------
+
+
+def test_profile_files_are_compiled_and_served(api_client):
+    """The committed compiled schemas are exactly what the merge patches give over the HSDS
+    schemas, and /hsds/profile links every file, each served as it is in the repository."""
+    import json
+
+    from api.hsds_profile import HERE
+    from api.hsds_profile.compile import compile_all, dump, merge_patch
+
+    # RFC 7396's own examples: null deletes, arrays replace, objects merge
+    assert merge_patch({"a": "b", "c": {"d": "e", "f": "g"}},
+                       {"a": "z", "c": {"f": None}}) == {"a": "z", "c": {"d": "e"}}
+    assert merge_patch({"a": [{"b": "c"}]}, {"a": [1]}) == {"a": [1]}
+    for name, data in compile_all().items():
+        assert (HERE / name).read_text(encoding="utf-8") == dump(data), \
+            f"{name} is stale: run python -m api.hsds_profile.compile"
+
+    index = api_client.get("/hsds/profile").json()
+    assert index["extensions"]["service.be_access"]
+    assert set(index["patches"]) >= {"service", "phone", "location", "contact",
+                                     "taxonomy_term", "organization", "service_area"}
+    package = api_client.get(index["datapackage"]).json()
+    paths = {r["path"] for r in package["resources"]}
+    for url in [*index["patches"].values(), *index["schemas"].values()]:
+        name = url.split("/hsds/profile/", 1)[1]
+        assert name in paths
+        response = api_client.get(url)
+        assert response.status_code == 200, url
+        assert response.json() == json.loads((HERE / name).read_text(encoding="utf-8"))
+    # every be_ field the profile documents is declared in a patch
+    for field in index["extensions"]:
+        kind, name = field.split(".")
+        patch = api_client.get(index["patches"][kind]).json()
+        assert name in patch["properties"], field
+    assert api_client.get("/hsds/profile/../../pyproject.toml").status_code == 404
+    assert api_client.get("/hsds/profile/nothing.json").status_code == 404
+
+
+def test_profile_is_strict(api_client, db):
+    """Validating against the profile catches an undocumented field (the HSDS schema alone
+    lets any extra field through): the profile check is not vacuous."""
+    from hsds_check import errors, profile_errors
+
+    service = store.list_services(db, status="active")[0]
+    body = api_client.get(f"/hsds/services/{service.id}").json()
+    schema = {"$ref": "https://hsds.test/3.1/service.json"}
+    assert errors(body, schema) == []
+    body["be_undocumented"] = 1
+    body["phones"] = [{**p, "colour": "red"} for p in body["phones"]] or [
+        {"id": service.id, "number": "02", "colour": "red"}]
+    problems = profile_errors(body, schema)
+    assert any("be_undocumented" in p for p in problems), problems
+    assert any("colour" in p for p in problems), problems
