@@ -143,7 +143,8 @@ def sal_query(base: NamedDependency[ListQuery],
                   description="A Belgian postal code: services whose service_areas cover its "
                               "commune (or, without service_areas, whose place is in it)."),
               proximity: float | None = Parameter(
-                  default=None, ge=0, le=1_000_000,
+                  # minimum given twice: Litestar drops a bound of 0 from the document
+                  default=None, ge=0, le=1_000_000, schema_extra={"minimum": 0},
                   description="With `postcode`: places within this many metres of the "
                               "commune's centre (ignored without `postcode`).")
               ) -> ServiceAtLocationQuery:
