@@ -23,13 +23,22 @@ from litestar.di import Provide
 from litestar.exceptions import NotFoundException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import OpenAPIRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme, Tag
+from litestar.openapi.spec import (
+    Components,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Reference,
+    Schema,
+    SecurityScheme,
+    Tag,
+)
 from sqlite_utils import Database
 
 from api import security
 from api.hsds import hsds_router
-from api.http import EXCEPTION_HANDLERS
-from api.routes import api_router
+from api.http import EXCEPTION_HANDLERS, NDJSON, PROBLEM
+from api.routes import api_router, api_versions
 from kiosk.desk import desk_router
 from kiosk.public import kiosk_router, not_found, template_config
 from kiosk.staff import staff_router
@@ -119,6 +128,88 @@ def openapi_config() -> OpenAPIConfig:
     )
 
 
+def _closed_structs() -> dict[str, type]:
+    """Struct name -> Struct, for every body or record type that refuses unknown fields."""
+    import msgspec
+
+    from api import hsds as hsds_api
+    from orientation import models
+
+    found = {}
+    for module in (models, hsds_api):
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, msgspec.Struct) \
+                    and value.__struct_config__.forbid_unknown_fields:
+                found[value.__name__] = value
+    return found
+
+
+def close_schemas(app: Litestar) -> None:
+    """Make the OpenAPI document tell the truth about bodies: a Struct that refuses unknown
+    fields ("unknown field" 400) is ``additionalProperties: false``, and the optional JSON
+    body of the HSDS POST twins is not required. Litestar builds the document once and keeps
+    it; this edits that copy before the first request."""
+    schema = app.openapi_schema
+    closed = _closed_structs()
+    for name, component in (schema.components.schemas or {}).items():
+        if name in closed or name.rsplit("_", 1)[-1] in closed:
+            component.additional_properties = False
+    for path, item in schema.paths.items():
+        if path.startswith("/hsds") and item.post is not None and item.post.request_body:
+            item.post.request_body.required = False
+    _document_errors(schema)
+
+
+#: what each status means, as api/http.py answers it (problem+json)
+STATUSES = {"400": "Malformed request or parameter", "401": "No key, or an unknown key",
+            "403": "The key may not do this", "404": "Unknown record",
+            "409": "Already exists, or still used by another record",
+            "413": "Body over max_body_kb", "422": "Breaks a rule of the directory",
+            "429": "Over the rate limit (see Retry-After)"}
+PROBLEM_SCHEMA = Schema(type=OpenAPIType.OBJECT, required=["type", "title", "status"],
+                        properties={
+    "type": Schema(type=OpenAPIType.STRING), "title": Schema(type=OpenAPIType.STRING),
+    "status": Schema(type=OpenAPIType.INTEGER), "detail": Schema(type=OpenAPIType.STRING),
+    "instance": Schema(type=OpenAPIType.STRING), "code": Schema(type=OpenAPIType.STRING),
+    "errors": Schema(type=OpenAPIType.ARRAY, items=Schema(type=OpenAPIType.OBJECT))},
+                        description="RFC 9457 problem details")
+
+
+def _document_errors(schema: Any) -> None:
+    """Every status code and media type the server really sends: the problem+json errors of
+    api/http.py on every API operation, and ndjson on the HSDS listings."""
+    schema.components.schemas["Problem"] = PROBLEM_SCHEMA
+    problem = {PROBLEM: OpenAPIMediaType(schema=Reference("#/components/schemas/Problem"))}
+    for path, item in schema.paths.items():
+        if not path.startswith(("/api", "/hsds")):
+            continue
+        for method in ("get", "post", "put", "patch", "delete"):
+            op = getattr(item, method)
+            if op is None:
+                continue
+            codes = {"400", "401", "429"}
+            if "{" in path:
+                codes.add("404")
+            if path.startswith("/api/"):
+                codes.add("422")  # an unknown need or commune, a broken rule
+            if method != "get" and path.startswith("/api"):
+                codes |= {"403", "404", "409", "413", "422"}
+            elif method == "post":
+                codes.add("413")
+            if op.operation_id and op.operation_id.endswith("_history"):
+                codes.add("403")
+            for code in sorted(codes):
+                # replaces Litestar's own 400 entry, which says application/json
+                op.responses[code] = OpenAPIResponse(description=STATUSES[code],
+                                                     content=problem)
+            ok = op.responses.get("200")
+            if path.startswith("/hsds") and ok is not None and ok.content \
+                    and "format" in {getattr(p, "name", "") for p in op.parameters or []}:
+                ok.content[NDJSON] = OpenAPIMediaType(schema=Schema(
+                    type=OpenAPIType.STRING, description="With format=ndjson: every result, "
+                                                         "one JSON object a line."))
+
+
 def cors_config(origins: str) -> CORSConfig | None:
     """CORS for the partner origins of the ``cors_origins`` setting (none: no CORS)."""
     allowed = [o.strip() for o in str(origins).split(",") if o.strip()]
@@ -151,7 +242,7 @@ def create_app(
             app.state.index.close()
 
     app = Litestar(
-        route_handlers=[healthz, livez, api_router, hsds_router, kiosk_router, staff_router,
+        route_handlers=[healthz, livez, api_versions, api_router, hsds_router, kiosk_router, staff_router,
                         desk_router],
         openapi_config=openapi_config(),
         cors_config=cors_config(config.cors_origins),
@@ -166,6 +257,7 @@ def create_app(
         # The guard below checks the size first; this is Litestar's own limit, kept equal.
         request_max_body_size=config.max_body_kb * 1024,
     )
+    close_schemas(app)
     return security.guard(
         app, hosts=security.allowed_hosts(config.allowed_hosts, config.public_url),
         max_body=config.max_body_kb * 1024)

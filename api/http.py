@@ -41,6 +41,7 @@ from orientation.models import ApiKey
 log = logging.getLogger("orientation.api")
 
 PROBLEM = "application/problem+json"
+NDJSON = "application/x-ndjson"
 #: Paths whose errors are problem+json (the kiosk renders its own error pages).
 API_PREFIXES = ("/api", "/hsds", "/schema")
 

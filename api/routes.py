@@ -130,6 +130,31 @@ def api_index(db: DB, caller: Who) -> ApiIndex:
                     role=caller.role or "anonymous")
 
 
+class ApiVersion(msgspec.Struct, kw_only=True):
+    version: str
+    url: str
+    status: str
+    description: str
+
+
+class ApiVersions(msgspec.Struct, kw_only=True):
+    versions: list[ApiVersion]
+    openapi: str
+    docs: str
+
+
+@get("/api", operation_id="api_versions", summary="The versions of the API", tags=["directory"],
+     include_in_schema=True)
+async def api_versions() -> ApiVersions:
+    """What /api answers (the README and the start-up line name it): where each version is."""
+    return ApiVersions(versions=[
+        ApiVersion(version="v1", url="/api/v1/", status="stable",
+                   description="Our REST API: search, records, writes, history."),
+        ApiVersion(version="hsds-3.1", url="/hsds/", status="stable",
+                   description="Open Referral HSDS 3.1 (read-only), Belgian profile.")],
+        openapi="/schema/openapi.json", docs="/schema")
+
+
 # --- services -------------------------------------------------------------------------------
 
 
@@ -213,10 +238,11 @@ def list_services(
     return Response(body, headers={"Link": link_header(links)})
 
 
-@get("/services/{service_id:uuid}", operation_id="get_service", tags=["services"],
+# {record_id}, like the writes of the same path: OpenAPI 3.1 allows one name per template.
+@get("/services/{record_id:uuid}", operation_id="get_service", tags=["services"],
      sync_to_thread=True, summary="A service with its places, hours, contacts and pathways")
-def get_service(db: DB, caller: Who, service_id: FromPath[UUID]) -> ServiceDetail:
-    service = store.get_service(db, str(service_id))
+def get_service(db: DB, caller: Who, record_id: FromPath[UUID]) -> ServiceDetail:
+    service = store.get_service(db, str(record_id))
     now = hours.now()
     kwargs = {"closures": service.closures,
               "open_on_public_holidays": service.open_on_public_holidays}

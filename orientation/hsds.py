@@ -364,6 +364,9 @@ def service_full(db: Database, s: Service, *, caller: Caller = ANONYMOUS,
     data["contacts"] = [contact(store.get_contact(db, cid), caller=caller, service_id=s.id,
                                 today=at.date())
                         for cid in s.contact_ids]
+    # HSDS service_capacity: our records hold no capacity figures (places free, waiting
+    # list), so the list is always given and empty rather than guessed.
+    data["capacities"] = []
     data["attributes"] = [attribute(store.get_term(db, t), s.id, "service") for t in s.needs]
     data["metadata"] = metadata(store.history(db, "service", s.id), "service", caller)
     kwargs = {"closures": s.closures, "open_on_public_holidays": s.open_on_public_holidays}

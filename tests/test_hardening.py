@@ -189,7 +189,7 @@ def test_head_answers_like_get_without_a_body(client, path):
     ("PUT", "/search", "GET, HEAD, OPTIONS"),
     ("DELETE", "/api/v1/needs", "GET, HEAD, OPTIONS"),
     ("GET", "/speech", "OPTIONS, POST"),
-    ("OPTIONS", "/hsds/services", "GET, HEAD, OPTIONS"),
+    ("OPTIONS", "/hsds/services", "GET, HEAD, OPTIONS, POST"),  # POST: the search twin
 ])
 def test_allow_lists_every_method_of_the_path(client, method, path, allowed):
     response = client.request(method, path)

@@ -10,6 +10,14 @@ import pytest
 from hsds_check import check, check_meta, check_page
 from orientation import hsds, store
 
+@pytest.fixture(autouse=True)
+def strict_profile(monkeypatch):
+    """Every HSDS answer here is also validated against our compiled profile schemas."""
+    import hsds_check
+
+    monkeypatch.setattr(hsds_check, "STRICT_PROFILE", True)
+
+
 LISTINGS = [
     ("/hsds/services", "service", False),
     ("/hsds/services?full=true", "service", True),
