@@ -273,3 +273,18 @@ def m071_service_areas_and_roles(db: Database) -> None:
                           ("pathways", "communes"), ("pathway_steps", "role")):
         if column not in db[table].columns_dict:
             db[table].add_column(column, str)
+
+
+@migrations()
+def m083_directory_flags_and_categories(db: Database) -> None:
+    # Facts about the directory as a whole, by name ("sample_data": the seed's fictional
+    # directory is loaded, so the kiosk says "Données d'exemple"). One row per flag.
+    db["directory_flags"].create({"name": str, "value": str, "set_at": str, "set_by": str},
+                                 pk="name", not_null={"value"})
+    # The categories each imported source used, with how many services carried them, so that
+    # `orientation check` can list the ones the category map sends to no need.
+    db["source_categories"].create(
+        {"source": str, "scheme": str, "code": str, "name": str, "services": int,
+         "seen_at": str},
+        pk=("source", "scheme", "code", "name"), not_null={"services"},
+    )
