@@ -339,6 +339,41 @@ def import_(db_path: Path, path: Path, fmt: str | None, source: str | None, crea
         click.echo(line)
 
 
+@cli.command("import-sheet")
+@db_option
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--columns", "columns", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Column mapping file (YAML, 'field: column heading'; see docs/import.md).")
+@click.option("--dry-run", is_flag=True,
+              help="Check every row and list the errors; write nothing.")
+@click.option("--source", default=None, help="Name of the source (default: the file name).")
+@click.option("--create", is_flag=True, help="Create the database if it does not exist yet.")
+def import_sheet(db_path: Path, path: Path, columns: Path, dry_run: bool, source: str | None,
+                 create: bool):
+    """Import a partner list kept in a spreadsheet (CSV in UTF-8 or Windows-1252 with ; or ,
+    or XLSX), one organisation a row; --dry-run lists the errors by row and column."""
+    from .importer import spreadsheet
+
+    try:
+        mapping = spreadsheet.read_mapping(columns)
+        if dry_run:
+            result = spreadsheet.preview(path, mapping)
+            for error in result.errors:
+                click.echo(str(error))
+            click.echo(f"{result.rows} ligne(s) lue(s), {len(result.ready)} prête(s), "
+                       f"{len(result.errors)} erreur(s) — rien n'a été écrit")
+            if result.errors:
+                sys.exit(1)
+            return
+        report = spreadsheet.load(open_db(db_path, create=create), path, mapping,
+                                  source=source)
+    except OrientationError as exc:
+        raise click.ClickException(f"nothing imported, database unchanged: {exc}") from None
+    for line in report.lines():
+        click.echo(line)
+
+
 @cli.command("export")
 @db_option
 @click.option("--format", "fmt", type=click.Choice(["hsds-json", "ndjson", "csv"]),

@@ -70,6 +70,10 @@ def _url(value: Any) -> str | None:
     return web_url(value)
 
 
+#: The public name of ``_url`` for the spreadsheet reader's checks.
+clean_url = _url
+
+
 def _email(value: Any) -> str | None:
     value = str(value or "").strip()
     return value if is_email(value) else None
