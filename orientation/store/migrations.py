@@ -288,3 +288,9 @@ def m083_directory_flags_and_categories(db: Database) -> None:
          "seen_at": str},
         pk=("source", "scheme", "code", "name"), not_null={"services"},
     )
+    # A database seeded before the flag existed: its seed wrote organisations as "seed".
+    seeded = db.execute("select 1 from audit where actor = 'seed' and entity = 'organization' "
+                        "limit 1").fetchone()
+    if seeded:
+        db.execute("insert into directory_flags (name, value, set_at, set_by) values "
+                   "('sample_data', 'seed', datetime('now'), 'migration')")
