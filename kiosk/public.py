@@ -106,6 +106,7 @@ def screen(request: HTMXRequest, template: str, *, fragment: str | None = None,
         "target_px": math.ceil(20 * px_per_mm), "gap_px": math.ceil(2 * px_per_mm),
         "idle_seconds": config.idle_seconds,
         "warning_seconds": config.idle_warning_seconds,
+        "sample_data": _sample_data(request),
         **context,
     }
     name = fragment if fragment and request.htmx else template
@@ -113,6 +114,16 @@ def screen(request: HTMXRequest, template: str, *, fragment: str | None = None,
     if request.query_params.get("lang") in i18n.LANGUAGES:
         cookies.append(Cookie(key=LANG_COOKIE, value=lang, httponly=True, samesite="lax"))
     return Template(name, context=context, status_code=status_code, cookies=cookies)
+
+
+def _sample_data(request: Request) -> bool:
+    """Whether the seed's fictional directory is loaded (the footer then says so). Read from
+    the database on each page: removing the sample data while the server runs must show."""
+    db = store.connect(request.app.state.db_path, migrate=False)
+    try:
+        return store.sample_data(db)
+    finally:
+        db.close()
 
 
 def _page(value: int) -> int:

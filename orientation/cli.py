@@ -68,13 +68,34 @@ def cli():
 @cli.command()
 @db_option
 @seed_option
-def seed(db_path: Path, seed_dir: Path | None):
-    """Load (or reload) the seed directory into the database."""
+@click.option("--no-sample", is_flag=True,
+              help="Load the needs taxonomy only (the kiosk's ten needs and their sub-needs), "
+                   "without the fictional sample directory: the start of a real directory.")
+@click.option("--remove-sample", is_flag=True,
+              help="Delete the sample directory's organisations, services, contacts and "
+                   "pathways (audited; the taxonomy and everything else stay), so the kiosk "
+                   "no longer says 'Données d'exemple'.")
+def seed(db_path: Path, seed_dir: Path | None, no_sample: bool, remove_sample: bool):
+    """Load (or reload) the seed directory into the database. See docs/import.md for the
+    path from sample data to a real directory."""
     from . import seed as seeding
 
-    db = open_db(db_path, create=True)
+    if no_sample and remove_sample:
+        raise click.UsageError("--no-sample and --remove-sample do different things: pick one")
+    db = open_db(db_path, create=not remove_sample)
+    directory = seed_dir or seeding.DEFAULT_SEED_DIR
     try:
-        counts = seeding.load(db, seed_dir or seeding.DEFAULT_SEED_DIR)
+        if remove_sample:
+            counts = seeding.remove_sample(db, directory)
+            click.echo("removed the sample data: " + ", ".join(
+                f"{n} {kind}s" for kind, n in counts.items()))
+            return
+        if no_sample:
+            taxonomy = Path(directory) / "taxonomy.yaml"
+            n = seeding.load_taxonomy(db, taxonomy if taxonomy.exists() else seeding.TAXONOMY)
+            click.echo(f"{n} taxonomy terms (no sample data)")
+            return
+        counts = seeding.load(db, directory)
     except OrientationError as exc:
         raise click.ClickException(f"seed not loaded, database unchanged: {exc}") from None
     click.echo(", ".join(f"{n} {name.replace('_', ' ')}" for name, n in counts.items()))
@@ -82,10 +103,20 @@ def seed(db_path: Path, seed_dir: Path | None):
 
 @cli.command()
 @db_option
-def check(db_path: Path):
-    """Check every record and pathway; one line per problem, exit 1 if any. Also prints the
-    translation coverage per language (fields translated / fields to translate)."""
-    problems = store.check_all(open_db(db_path))
+@click.option("--category-map", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Category map to check imported categories against (default: "
+                   "seed/category_map.yaml).")
+def check(db_path: Path, category_map: Path | None):
+    """Check every record and pathway, and list imported source categories that map to no
+    need; one line per problem, exit 1 if any. Also prints the translation coverage per
+    language (fields translated / fields to translate)."""
+    from .importer import unmapped_categories
+
+    try:
+        problems = store.check_all(open_db(db_path)) + unmapped_categories(
+            open_db(db_path), category_map)
+    except OrientationError as exc:
+        raise click.ClickException(str(exc)) from None
     coverage = translations.report(translations.coverage(open_db(db_path), services=True))
     for line in problems:
         click.echo(line)
@@ -287,8 +318,12 @@ def users_disable(db_path: Path, username: str):
               help="Name of the source, kept in source ids (default: file or folder name).")
 @click.option("--create", is_flag=True,
               help="Create the database if it does not exist yet (a new directory made "
-                   "from an import).")
-def import_(db_path: Path, path: Path, fmt: str | None, source: str | None, create: bool):
+                   "from an import; it gets the needs taxonomy, no sample data).")
+@click.option("--category-map", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Map of source categories to our needs (default: "
+                                 "seed/category_map.yaml).")
+def import_(db_path: Path, path: Path, fmt: str | None, source: str | None, create: bool,
+            category_map: Path | None):
     """Import HSDS 3 JSON/ndjson, an HSDS 1.x or Ohana CSV folder (UTF-8 or Windows-1252,
     comma or semicolon), or an Open Referral UK feed or API page, in one transaction;
     importing the same source again updates it. A repeated id keeps its fuller copy and is
@@ -298,12 +333,48 @@ def import_(db_path: Path, path: Path, fmt: str | None, source: str | None, crea
     existed = db_path.exists()
     db = open_db(db_path, create=create)
     try:
-        report = load(db, path, source=source, fmt=fmt, actor="import")
+        report = load(db, path, source=source, fmt=fmt, actor="import",
+                      category_map=category_map)
     except OrientationError as exc:
         db.close()
         if not existed:  # --create made it for this import only: leave no empty database
             for suffix in ("", "-wal", "-shm"):
                 db_path.with_name(db_path.name + suffix).unlink(missing_ok=True)
+        raise click.ClickException(f"nothing imported, database unchanged: {exc}") from None
+    for line in report.lines():
+        click.echo(line)
+
+
+@cli.command("import-sheet")
+@db_option
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--columns", "columns", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Column mapping file (YAML, 'field: column heading'; see docs/import.md).")
+@click.option("--dry-run", is_flag=True,
+              help="Check every row and list the errors; write nothing.")
+@click.option("--source", default=None, help="Name of the source (default: the file name).")
+@click.option("--create", is_flag=True, help="Create the database if it does not exist yet.")
+def import_sheet(db_path: Path, path: Path, columns: Path, dry_run: bool, source: str | None,
+                 create: bool):
+    """Import a partner list kept in a spreadsheet (CSV in UTF-8 or Windows-1252 with ; or ,
+    or XLSX), one organisation a row; --dry-run lists the errors by row and column."""
+    from .importer import spreadsheet
+
+    try:
+        mapping = spreadsheet.read_mapping(columns)
+        if dry_run:
+            result = spreadsheet.preview(path, mapping)
+            for error in result.errors:
+                click.echo(str(error))
+            click.echo(f"{result.rows} ligne(s) lue(s), {len(result.ready)} prête(s), "
+                       f"{len(result.errors)} erreur(s) — rien n'a été écrit")
+            if result.errors:
+                sys.exit(1)
+            return
+        report = spreadsheet.load(open_db(db_path, create=create), path, mapping,
+                                  source=source)
+    except OrientationError as exc:
         raise click.ClickException(f"nothing imported, database unchanged: {exc}") from None
     for line in report.lines():
         click.echo(line)
@@ -315,16 +386,23 @@ def import_(db_path: Path, path: Path, fmt: str | None, source: str | None, crea
               default="hsds-json", show_default=True, help="Package format.")
 @click.option("--output", "-o", type=click.Path(path_type=Path), required=True,
               help="File to write (a folder for csv).")
-@click.option("--complete", is_flag=True,
-              help="Include staff-only lines, confidential addresses and absence reasons: a "
-                   "complete data export for moving the directory, not for publication. It "
-                   "leaves out accounts, API keys and the audit trail; for backups use "
-                   "'orientation backup'.")
-def export_(db_path: Path, fmt: str, output: Path, complete: bool):
-    """Export the directory as an HSDS 3.1 package that imports back unchanged."""
+@click.option("--directory", "whole_directory", is_flag=True,
+              help="The whole directory, staff-only lines, confidential addresses and absence "
+                   "reasons included: for moving the directory to another Orientation, not "
+                   "for publication. Not a backup: accounts, API keys and the history are "
+                   "left out; use 'orientation backup' for that.")
+@click.option("--complete", "complete_alias", is_flag=True, hidden=True,
+              help="Deprecated name of --directory.")
+def export_(db_path: Path, fmt: str, output: Path, whole_directory: bool,
+            complete_alias: bool):
+    """Export the directory as an HSDS 3.1 package that imports back unchanged (public by
+    default; --directory for everything). For a backup, use 'orientation backup'."""
     from .export import export
 
-    counts = export(open_db(db_path), output, fmt, complete=complete)
+    if complete_alias:
+        click.echo("note: --complete is now --directory (the same export; it is not a "
+                   "backup: see 'orientation backup')", err=True)
+    counts = export(open_db(db_path), output, fmt, complete=whole_directory or complete_alias)
     click.echo(f"wrote {output}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
 
 

@@ -188,3 +188,28 @@ def region(name: str) -> str | None:
 def slug(name: str) -> str:
     """A token-safe key for a commune ("Braine-l'Alleud" -> "braine-l-alleud")."""
     return fold(name).replace(" ", "-")
+
+
+#: Belgian postal codes by range -> region (bpost's numbering follows the provinces).
+_POSTAL_REGIONS = ((1000, 1299, "bruxelles"), (1300, 1499, "brabant-wallon"),
+                   (1500, 3999, "flandre"), (4000, 7999, "wallonie"), (8000, 9999, "flandre"))
+BELGIUM = {"", "BE", "BEL", "BELGIQUE", "BELGIUM", "BELGIË", "BELGIE", "BELGIEN"}
+
+
+def belgian_place(postal_code: str | None, city: str | None,
+                  country: str | None = "BE") -> tuple[str | None, str | None]:
+    """(commune, region) of a Belgian address, from its postal code (or city): what an
+    imported address is filed under. (None, None) for an address abroad or unknown; a commune
+    outside the ones we cover gets its region only."""
+    if (country or "").strip().upper() not in BELGIUM:
+        return None, None
+    code = (postal_code or "").strip()
+    known = commune(city, code if code.isdigit() else None)
+    if known:
+        return known, region(known)
+    if len(code) == 4 and code.isdigit():
+        number = int(code)
+        for low, high, name in _POSTAL_REGIONS:
+            if low <= number <= high:
+                return None, name
+    return None, None

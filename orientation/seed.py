@@ -16,7 +16,7 @@ import yaml
 from sqlite_utils import Database
 
 from . import store
-from .errors import InvalidData
+from .errors import Conflict, InvalidData, NotFound
 from .models import (
     Absence,
     AccessRules,
@@ -43,6 +43,8 @@ from .models import (
 
 ACTOR = "seed"
 DEFAULT_SEED_DIR = Path(__file__).resolve().parent.parent / "seed"
+#: The needs taxonomy ships with the product: every database gets it, sample data or not.
+TAXONOMY = DEFAULT_SEED_DIR / "taxonomy.yaml"
 
 
 class SeedError(InvalidData):
@@ -307,6 +309,7 @@ def load(db: Database, seed_dir: Path = DEFAULT_SEED_DIR) -> dict[str, int]:
     counts = {"taxonomy_terms": 0, "organizations": 0, "locations": 0, "contacts": 0,
               "services": 0, "pathways": 0}
     with store.transaction(db):
+        store.set_flag(db, store.SAMPLE_DATA, str(seed_dir), actor=ACTOR)
         for term in _terms(_read(seed_dir / "taxonomy.yaml")):
             store.save_term(db, term, actor=ACTOR)
             counts["taxonomy_terms"] += 1
@@ -362,3 +365,69 @@ def _saving(path: Path, saver, db: Database, obj) -> None:
         saver(db, obj, actor=ACTOR)
     except (InvalidData, msgspec.ValidationError) as exc:
         raise SeedError(f"{path.name}: {exc}") from None
+
+
+# --- The taxonomy alone, and leaving the sample directory --------------------------------
+# Kept apart from ``load``: a directory built from real data needs the needs taxonomy (the
+# kiosk's home tiles) and none of the fictional organisations.
+
+
+def load_taxonomy(db: Database, path: Path = TAXONOMY) -> int:
+    """Load (or reload) the needs taxonomy only, in one transaction; returns the term count.
+    The sample-data flag is left as it is."""
+    path = Path(path)
+    if not path.is_file():
+        raise SeedError(f"{path}: no taxonomy file")
+    terms = _terms(_read(path))
+    with store.transaction(db):
+        for term in terms:
+            _saving(path, store.save_term, db, term)
+    return len(terms)
+
+
+def ensure_taxonomy(db: Database, path: Path = TAXONOMY) -> int:
+    """Load the needs taxonomy if the database has none yet (an imported or synced directory);
+    returns the number of terms loaded (0 when it was already there)."""
+    if store.list_terms(db):
+        return 0
+    return load_taxonomy(db, path)
+
+
+def remove_sample(db: Database, seed_dir: Path = DEFAULT_SEED_DIR) -> dict[str, int]:
+    """Delete every record the seed directory created (pathways, services, contacts,
+    locations, organisations), each with its audit row, and clear the sample-data flag: the
+    taxonomy stays. One transaction: a real record still pointing at a sample one (a service
+    given at a sample location) stops it with that reference named, and nothing is deleted."""
+    seed_dir = Path(seed_dir)
+    ids: dict[str, list[str]] = {k: [] for k in ("pathway", "service", "contact", "location",
+                                                 "organization")}
+    for path in sorted((seed_dir / "pathways").glob("*.yaml")):
+        ids["pathway"].append(slug_id("pathway", _read(path)["id"]))
+    for path in sorted((seed_dir / "organizations").glob("*.yaml")):
+        data = _read(path)
+        ids["organization"].append(slug_id("organization", data["id"]))
+        for kind, key in (("location", "locations"), ("contact", "contacts"),
+                          ("service", "services")):
+            ids[kind] += [slug_id(kind, item["id"]) for item in data.get(key, [])]
+    counts = {kind: 0 for kind in ids}
+    with store.transaction(db):
+        for kind, wanted in ids.items():
+            pending = [i for i in wanted if store.exists(db, kind, i)]
+            # Sample contacts name each other as substitutes: delete in rounds until none
+            # is left, or a round deletes nothing (a real record refers to one).
+            while pending:
+                left, error = [], None
+                for record_id in pending:
+                    try:
+                        store.delete(db, kind, record_id, actor=ACTOR)
+                        counts[kind] += 1
+                    except NotFound:
+                        continue
+                    except Conflict as exc:
+                        left.append(record_id)
+                        error = exc
+                if len(left) == len(pending):
+                    raise SeedError(f"sample data not removed: {error}")
+                pending = left
+        store.set_flag(db, store.SAMPLE_DATA, None, actor=ACTOR)
+    return counts

@@ -16,8 +16,12 @@ def open_index(db_path: Path, index_dir: Path, *, seed_dir: Path | None = None) 
     missing or stale); the caller closes the index."""
     db = store.connect(db_path)
     try:
-        if store.is_empty(db):
+        # A new database gets the sample directory; one started with `seed --no-sample` (the
+        # taxonomy, no organisations yet) is a real directory being built: left as it is.
+        if store.is_empty(db) and not store.list_terms(db):
             seeding.load(db, Path(seed_dir) if seed_dir else seeding.DEFAULT_SEED_DIR)
+        else:  # a directory made by import or sync: the needs taxonomy ships with the product
+            seeding.ensure_taxonomy(db)
         return SearchIndex.open(index_dir, db)
     finally:
         db.close()

@@ -15,30 +15,37 @@ given twice in one feed keeps its fuller copy, and the report names both rows
 
 Modules: ``hsds_json`` (HSDS JSON and ndjson), ``tabular`` (CSV folders: HSDS 3, HSDS 1.1,
 Ohana), ``oruk`` (Open Referral UK), ``bundle`` (the shared shape and report), ``mapper``
-(ids, our models, store writes; the ids and skipping rules are described there).
+(ids, our models, store writes; the ids and skipping rules are described there),
+``categories`` (the editable map from source categories to our needs).
 
 Our model is Belgian and the datasets are not: imported records often lack contact persons and
-opening hours, addresses are outside Belgium (region "autre"), and source categories are
-mapped onto our needs only where their words clearly say so (``NEED_WORDS``); the original
-category names are kept as keywords. Pathways only come from our own exports.
+opening hours, addresses abroad get region "autre" (a Belgian one its commune and region from
+its postal code), and source categories are mapped onto our needs through
+``seed/category_map.yaml``; the original category names are kept as keywords. An import into a
+database without the needs taxonomy loads it first (the kiosk's home tiles are its ten needs).
+Pathways only come from our own exports.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from sqlite_utils import Database
 
+from .. import seed as seeding
+from .. import store
 from ..errors import InvalidData
 from .bundle import Bundle, Duplicate, ImportFailed, Report, Skipped, read_json, read_text
 from .hsds_json import read_hsds_json, read_ndjson
-from .mapper import IMPORT_NAMESPACE, NEED_WORDS, save_bundle
+from .categories import DEFAULT_MAP, CategoryMap
+from .mapper import IMPORT_NAMESPACE, save_bundle
 from .oruk import is_page, read_oruk
 from .tabular import read_tabular
 
-__all__ = ["FORMATS", "IMPORT_NAMESPACE", "NEED_WORDS", "Bundle", "Duplicate", "ImportFailed",
-           "Report", "Skipped", "detect", "load", "read"]
+__all__ = ["DEFAULT_MAP", "FORMATS", "IMPORT_NAMESPACE", "Bundle", "CategoryMap", "Duplicate",
+           "ImportFailed", "Report", "Skipped", "detect", "load", "read", "unmapped_categories"]
 
 FORMATS = ("hsds-json", "hsds-ndjson", "hsds-csv", "oruk-json")
 
@@ -97,9 +104,46 @@ def read(path: Path, fmt: str | None = None) -> tuple[str, Bundle]:
 
 
 def load(db: Database, path: Path, *, source: str | None = None, fmt: str | None = None,
-         actor: str = "import") -> Report:
-    """Import ``path`` in one transaction and report what was created, updated and skipped."""
+         actor: str = "import", category_map: Path | None = None) -> Report:
+    """Import ``path`` in one transaction and report what was created, updated and skipped.
+    A database without the needs taxonomy gets it in the same transaction."""
     path = Path(path)
+    categories = CategoryMap.load(category_map)
     fmt, bundle = read(path, fmt)
     source = source or (path.name if path.is_dir() else path.stem)
-    return save_bundle(db, bundle, source=source, fmt=fmt, actor=actor, name=path.name)
+    with store.transaction(db):
+        seeding.ensure_taxonomy(db)
+        return save_bundle(db, bundle, source=source, fmt=fmt, actor=actor, name=path.name,
+                           categories=categories)
+
+
+def unmapped_categories(db: Database, category_map: Path | None = None) -> list[str]:
+    """One line per category an imported source used that the category map sends to no need
+    (nor says "none on purpose"), most used first; and one per need code the map names that
+    the taxonomy does not have."""
+    categories = CategoryMap.load(category_map)
+    lines = []
+    known = {t.code for t in store.list_terms(db)}
+    for code in sorted(categories.need_codes() - known if known else ()):
+        lines.append(f"category map {categories.path.name}: need {code!r} is not in the "
+                     "taxonomy")
+    # Codes are grouped under their top level ("PX" for PX-1000, PX-2000.1500…): one line
+    # per gap an editor would fill with one entry, not one per leaf of a 9,000-code taxonomy.
+    groups: dict[tuple[str, str, str], list[dict]] = {}
+    for r in store.source_categories(db):
+        if categories.needs(code=r["code"], name=r["name"]) is not None:
+            continue
+        root = re.split(r"[-.]", r["code"])[0] if r["code"] else ""
+        groups.setdefault((r["source"], r["scheme"], root or r["name"]), []).append(r)
+    ordered = sorted(groups.items(), key=lambda g: (-max(r["services"] for r in g[1]), g[0]))
+    for (source, scheme, key), rows in ordered:
+        most = max(rows, key=lambda r: r["services"])
+        if most["code"]:
+            named = f" {most['name']!r}" if most["name"] else ""
+            label = (f"{key} ({len(rows)} codes, most used {most['code']}{named})"
+                     if len(rows) > 1 else f"{most['code']}{named}")
+        else:
+            label = repr(most["name"])
+        lines.append(f"source {source}: category {label} ({scheme}) maps to no need "
+                     f"({most['services']} services): add it to {categories.path.name}")
+    return lines

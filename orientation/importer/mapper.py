@@ -6,8 +6,10 @@ importing the same source again updates records instead of duplicating them. A r
 cannot stand in our model (a service with no organisation) is skipped, with the reason, and
 counted in the report.
 
-Source categories are mapped onto our needs only where their words clearly say so
-(``NEED_WORDS``); the original category names are kept as keywords.
+Source categories are mapped onto our needs through the editable category map
+(``categories.CategoryMap``, ``seed/category_map.yaml``); the original category names are kept
+as keywords, and every category a source used is recorded for ``orientation check``. A Belgian
+address gets its commune and region from its postal code (``communes.belgian_place``).
 """
 
 from __future__ import annotations
@@ -19,36 +21,19 @@ from typing import Any
 import msgspec
 from sqlite_utils import Database
 
-from .. import hours, store
+from .. import communes, hours, store
 from ..errors import InvalidData
 from ..fields import clean_data, is_email, web_url
 from ..models import (
     Contact, Location, Organization, Pathway, Phone, Schedule, Service, TaxonomyTerm,
 )
 from .bundle import WEEKDAYS, Bundle, ImportFailed, Report, Skipped, keep_richest
+from .categories import CategoryMap
 
 IMPORT_NAMESPACE = uuid.UUID("0d6c1f7e-6a43-4a36-9f43-2f7b7d3c9e51")
 PHONE_TYPES = {"voice": "voice", "hotline": "voice", "cell": "voice", "mobile": "voice",
                "sms": "sms", "text": "sms", "tty": "textphone", "textphone": "textphone",
                "fax": "fax"}
-#: Words in a source category name -> our need code (first match wins, most specific first).
-NEED_WORDS: tuple[tuple[str, str], ...] = (
-    ("mental health", "sante-mentale"), ("domestic violence", "violences"),
-    ("abuse", "violences"), ("homeless", "sans-abri"), ("shelter", "sans-abri"),
-    ("utilit", "factures-energie"), ("energy", "factures-energie"), ("evict", "expulsion"),
-    ("debt", "dettes"), ("tax", "impots"), ("immigra", "sejour"), ("food", "aide-alimentaire"),
-    ("meal", "aide-alimentaire"), ("housing", "logement"), ("rent", "loyer"),
-    ("legal", "aide-juridique"), ("disab", "handicap"), ("interpret", "interpretation"),
-    ("translation", "interpretation"), ("literacy", "lire-ecrire"),
-    ("computer", "ordinateur"), ("internet", "numerique"), ("job", "recherche-emploi"),
-    ("employment", "emploi"), ("work", "emploi"), ("training", "formation"),
-    ("education", "formation"), ("child", "enfants"), ("famil", "famille"),
-    ("parent", "famille"), ("health", "sante"), ("medical", "soins"),
-    ("insurance", "mutuelle"), ("money", "argent"), ("cash", "argent"),
-    ("financial", "argent"), ("emergency", "urgence"), ("crisis", "urgence"),
-)
-
-
 # --- values -------------------------------------------------------------------------------
 
 
@@ -85,6 +70,10 @@ def _url(value: Any) -> str | None:
     return web_url(value)
 
 
+#: The public name of ``_url`` for the spreadsheet reader's checks.
+clean_url = _url
+
+
 def _email(value: Any) -> str | None:
     value = str(value or "").strip()
     return value if is_email(value) else None
@@ -94,14 +83,18 @@ def _email(value: Any) -> str | None:
 
 
 class _Mapper:
-    def __init__(self, db: Database, source: str, *, ours: bool = False) -> None:
+    def __init__(self, db: Database, source: str, *, ours: bool = False,
+                 categories: CategoryMap | None = None) -> None:
         self.db = db
         self.source = source
         self.ours = ours
+        self.categories = categories or CategoryMap.load()
+        #: (scheme, code, name) -> services that carried it, for ``orientation check``
+        self.seen: dict[tuple[str, str, str], int] = {}
+        #: terms of other taxonomies by id -> (scheme, code, name)
+        self.foreign: dict[str, tuple[str, str, str]] = {}
         self.ids: dict[tuple[str, str], str] = {}
         self.need_ids = {t.code: t.id for t in store.list_terms(db)}
-        #: terms of other taxonomies -> the id of our need they map to
-        self.term_map: dict[str, str] = {}
         self.skipped: list[Skipped] = []
 
     def id(self, kind: str, original: Any, at: tuple) -> tuple[str, str | None]:
@@ -171,9 +164,12 @@ class _Mapper:
         if data.get("addresses"):
             a = data["addresses"][0]
             country = (a.get("country") or "").upper() or "BE"
-            address = {"street": a.get("address_1") or "", "city": a.get("city") or "",
-                       "postal_code": str(a.get("postal_code") or ""),
-                       "region": data.get("be_region") or "autre", "country": country}
+            postal_code = str(a.get("postal_code") or "").strip()
+            city = a.get("city") or ""
+            place, region = communes.belgian_place(postal_code, city, country)
+            address = {"street": a.get("address_1") or "", "city": city or place or "",
+                       "postal_code": postal_code,
+                       "region": data.get("be_region") or region or "autre", "country": country}
         elif data.get("be_city"):
             address = {"street": "", "postal_code": "", "city": data["be_city"],
                        "region": data.get("be_region") or "autre"}
@@ -216,20 +212,32 @@ class _Mapper:
         }, at)
 
     def needs(self, data: dict) -> list[str]:
+        """Our need ids for a service: terms of our taxonomy it names, and its source
+        categories through the category map (each category counted for the check)."""
         ids = []
+        codes: list[str] = []
         for attribute in data.get("attributes") or []:
             term = attribute.get("taxonomy_term_id") or (attribute.get("taxonomy_term") or {}
                                                          ).get("id")
             if term and store.exists(self.db, "taxonomy_term", term):
                 ids.append(term)
-            elif term in self.term_map:
-                ids.append(self.term_map[term])
-        for name in data.get("be_categories") or []:
-            text = name.casefold()
-            code = next((c for word, c in NEED_WORDS if word in text), None)
-            if code and code in self.need_ids:
-                ids.append(self.need_ids[code])
+            elif term in self.foreign:
+                codes += self.category(*self.foreign[term])
+        categories = data.get("_categories")
+        if categories is None:
+            categories = [{"scheme": "categories", "code": "", "name": name}
+                          for name in data.get("be_categories") or [] if isinstance(name, str)]
+        for c in categories:
+            codes += self.category(c.get("scheme") or "categories", c.get("code") or "",
+                                   c.get("name") or "")
+        ids += [self.need_ids[code] for code in codes if code in self.need_ids]
         return list(dict.fromkeys(ids))
+
+    def category(self, scheme: str, code: str, name: str) -> list[str]:
+        """The need codes of one source category, counted once more as seen."""
+        key = (scheme, code, name)
+        self.seen[key] = self.seen.get(key, 0) + 1
+        return self.categories.needs(code=code, name=name) or []
 
     def service(self, data: dict, locations: list[str], contacts: list[str]) -> Service:
         at = data["_at"]
@@ -316,7 +324,8 @@ class _Mapper:
 
 
 def save_bundle(db: Database, bundle: Bundle, *, source: str, fmt: str,
-                actor: str = "import", name: str | None = None) -> Report:
+                actor: str = "import", name: str | None = None,
+                categories: CategoryMap | None = None) -> Report:
     """Save every record of ``bundle`` in one transaction and report what was created, updated
     and skipped; the first malformed value raises ``ImportFailed`` and changes nothing.
 
@@ -326,7 +335,7 @@ def save_bundle(db: Database, bundle: Bundle, *, source: str, fmt: str,
     name = name or source
     if not (bundle.organizations or bundle.services or bundle.pathways):
         raise _nothing(name, bundle.skipped)
-    writer = _Writer(db, _Mapper(db, source, ours=bundle.ours), actor)
+    writer = _Writer(db, _Mapper(db, source, ours=bundle.ours, categories=categories), actor)
     writer.mapper.skipped += bundle.skipped
     duplicates = list(bundle.duplicates)
     organizations = keep_richest("organization", bundle.organizations, duplicates)
@@ -356,6 +365,9 @@ def save_bundle(db: Database, bundle: Bundle, *, source: str, fmt: str,
             writer.save("pathway", writer.mapper.convert(Pathway, payload, at), at)
         if not (writer.created or writer.updated):  # raised inside: rolls the terms back
             raise _nothing(name, writer.mapper.skipped)
+        if writer.mapper.seen or not bundle.ours:
+            store.record_source_categories(
+                db, source, [(*key, n) for key, n in writer.mapper.seen.items()])
     return Report(source=source, format=fmt, created=writer.created, updated=writer.updated,
                   skipped=list(dict.fromkeys(writer.mapper.skipped)), duplicates=duplicates)
 
@@ -423,10 +435,9 @@ class _Writer:
         for term in terms:
             if term in ours:
                 continue
-            code = next((c for w, c in NEED_WORDS if w in str(term.get("name")).casefold()),
-                        None)
-            if code in mapper.need_ids:
-                mapper.term_map[str(term.get("id"))] = mapper.need_ids[code]
+            mapper.foreign[str(term.get("id"))] = (
+                str(term.get("taxonomy") or term.get("taxonomy_id") or "categories"),
+                str(term.get("code") or ""), str(term.get("name") or ""))
 
     def contact(self, person: dict, org_id: str) -> None:
         contact = self.mapper.contact(person, org_id)

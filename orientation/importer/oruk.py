@@ -38,6 +38,7 @@ def read_oruk(path: Path) -> Bundle:
             orgs[org_id] = {"id": org_id, "name": text(org, "name") or name,
                             "description": _text(text(org, "description")),
                             "website": text(org, "url") or None, "_at": (path.name, n)}
+        categories = _categories(item)
         meta = item.get("pc_metadata")
         meta = {**meta, "_at": (path.name, n)} if isinstance(meta, dict) else {}
         bundle.services.append({
@@ -46,9 +47,28 @@ def read_oruk(path: Path) -> Bundle:
             "email": text(item, "email") or None, "status": text(item, "status") or "active",
             "fees_description": text(item, "fees") or None,
             "assured_date": text(item, "assured_date") or text(meta, "date_assured") or None,
-            "_attending": text(item, "attending_type"), "_at": (path.name, n)})
+            "_attending": text(item, "attending_type"), "_at": (path.name, n),
+            "_categories": categories,
+            "be_categories": [c["name"] for c in categories if c["name"]]})
     bundle.organizations = list(orgs.values())
     return bundle
+
+
+def _categories(item: dict) -> list[dict]:
+    """The categories of a full ORUK service (``service_taxonomys``: a taxonomy term with its
+    vocabulary); list feeds often carry none."""
+    out = []
+    links = item.get("service_taxonomys")
+    for link in links if isinstance(links, list) else []:
+        term = link.get("taxonomy") if isinstance(link, dict) else None
+        if not isinstance(term, dict):
+            continue
+        name = term.get("name") if isinstance(term.get("name"), str) else ""
+        code = term.get("id") if isinstance(term.get("id"), str) else ""
+        scheme = term.get("vocabulary") if isinstance(term.get("vocabulary"), str) else "oruk"
+        if name or code:
+            out.append({"scheme": scheme or "oruk", "code": code, "name": name.strip()})
+    return out
 
 
 def is_page(data: Any) -> bool:

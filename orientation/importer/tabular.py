@@ -62,12 +62,19 @@ class _Package:
         self.categories: dict = {}
         if (folder / "service_categories.json").exists():  # Ohana (Baltimore): id -> term rows
             self.categories = read_json(folder / "service_categories.json")
+        #: iCarol exports: service id -> AIRS/211 codes (mapped to needs, never shown)
+        self.airs: dict = {}
+        if (folder / "service_icarol_categories.json").exists():
+            self.airs = read_json(folder / "service_icarol_categories.json")
 
     def read(self) -> Bundle:
         bundle, folder = self.bundle, self.folder
         self.read_terms()
         self.term_names = {t["id"]: t["name"] for t in bundle.terms}
         self.row_terms = {row.get("id"): row.get("name") for _, row in self.terms}
+        self.row_codes = {row.get("id"): row.get("taxonomy_id") or row.get("code") or ""
+                          for _, row in self.terms}
+        self.term_codes = {t["id"]: t.get("code") or "" for t in bundle.terms}
         self.phones_by = self.read_phones()
         self.locs = self.read_locations()
         self.people, self.people_by = self.read_contacts()
@@ -278,7 +285,22 @@ class _Package:
                            self.service_terms.get(sid, [])]
         term_ids = [r.get("taxonomy_term_id") for _, r in self.attrs_by.get(sid, [])
                     if r.get("taxonomy_term_id")]
+        # What the category map looks at: each category's code and name, then AIRS codes.
+        categories = [{"scheme": "categories", "code": self.row_codes.get(str(x), ""),
+                       "name": self.row_terms.get(str(x)) or ""}
+                      for x in self.categories.get(sid, [])]
+        categories += [{"scheme": "categories", "code": self.term_codes.get(t, ""),
+                        "name": self.term_names.get(t) or t}
+                       for t in _split(row.get("taxonomy_ids", ""))]
+        categories += [{"scheme": "categories",
+                        "code": self.term_codes.get(r.get("taxonomy_id"), ""),
+                        "name": self.term_names.get(r.get("taxonomy_id"), "")}
+                       for _, r in self.service_terms.get(sid, [])]
+        airs = self.airs.get(sid, []) if isinstance(self.airs, dict) else []
+        categories += [{"scheme": "airs", "code": str(code), "name": ""}
+                       for code in airs if isinstance(code, str)]
         return {
+            "_categories": [c for c in categories if c["code"] or c["name"]],
             "languages": [{"code": c} for c in dict.fromkeys(
                 [_language(r.get("language") or r.get("code") or "")
                  for _, r in self.service_langs.get(sid, [])]

@@ -17,7 +17,8 @@ Callers use the package as one namespace (``from orientation import store``;
 - ``helpdesk``: kiosk help requests and desk duty;
 - ``followup``: problem reports, issued slips, referral outcomes;
 - ``unmet``: the weekly counters of unmet searches;
-- ``limits``: the rate counters every worker shares.
+- ``limits``: the rate counters every worker shares;
+- ``flags``: directory-wide flags (sample data loaded) and imported source categories.
 """
 
 from __future__ import annotations
@@ -72,6 +73,14 @@ from .directory import (
     services_at_location,
     services_for_contact,
     stale_records,
+)
+from .flags import (
+    SAMPLE_DATA,
+    get_flag,
+    record_source_categories,
+    sample_data,
+    set_flag,
+    source_categories,
 )
 from .followup import (
     add_issued_slip,

@@ -281,3 +281,23 @@ def m080_account_language(db: Database) -> None:
     # account (NULL: follow the browser's Accept-Language).
     if "language" not in db["users"].columns_dict:
         db["users"].add_column("language", str)
+
+
+def m083_directory_flags_and_categories(db: Database) -> None:
+    # Facts about the directory as a whole, by name ("sample_data": the seed's fictional
+    # directory is loaded, so the kiosk says "Données d'exemple"). One row per flag.
+    db["directory_flags"].create({"name": str, "value": str, "set_at": str, "set_by": str},
+                                 pk="name", not_null={"value"})
+    # The categories each imported source used, with how many services carried them, so that
+    # `orientation check` can list the ones the category map sends to no need.
+    db["source_categories"].create(
+        {"source": str, "scheme": str, "code": str, "name": str, "services": int,
+         "seen_at": str},
+        pk=("source", "scheme", "code", "name"), not_null={"services"},
+    )
+    # A database seeded before the flag existed: its seed wrote organisations as "seed".
+    seeded = db.execute("select 1 from audit where actor = 'seed' and entity = 'organization' "
+                        "limit 1").fetchone()
+    if seeded:
+        db.execute("insert into directory_flags (name, value, set_at, set_by) values "
+                   "('sample_data', 'seed', datetime('now'), 'migration')")
