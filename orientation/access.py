@@ -193,6 +193,10 @@ def check_change(db, caller: Caller, before: msgspec.Struct | None,
     if caller.role != "admin" and (before is None or after is None) \
             and isinstance(before or after, Organization):
         require_role(caller, "admin")  # creating or deleting organisations is for admins
+    if caller.role != "admin" and isinstance(after, Organization) \
+            and after.trusted != (before.trusted if isinstance(before, Organization) else False):
+        # Trusted organisations' own changes skip the editors' queue: an admin decides that.
+        require_role(caller, "admin")
     orgs: list[str | None] = []
     for record in (before, after):
         if record is not None:
