@@ -2,7 +2,7 @@
 
 The link comes from the reminder e-mail (``orientation.reminders``); the token in the path is
 the only credential, so the page is never cached, never indexed and never sends a Referer
-elsewhere. A refused link (altered, expired, already used) gets a page in plain words with
+to another site. A refused link (altered, expired, already used) gets a page in plain words with
 status 410, never a stack trace. Posts go through the kiosk's same-origin guard.
 """
 
@@ -23,7 +23,9 @@ from . import i18n
 from .guards import post_guard
 
 DB = NamedDependency[Database]
-HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+# same-origin, not no-referrer: with no-referrer Chromium posts the form with "Origin: null",
+# which the same-origin guard rightly refuses; same-origin still never leaks the token.
+HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin",
            "X-Robots-Tag": "noindex"}
 
 
