@@ -186,3 +186,19 @@ def test_unanswered_reminders_escalate_and_freshness_counts(db_path):
     assert [(e.organization_id, e.days) for e in found] == [(org.id, 30)]
     rows = {f.organization_id: f for f in reminders.freshness(db, default_months=6)}
     assert 0 <= rows[org.id].percent <= 100 and rows[org.id].records > 0
+
+
+def test_the_form_speaks_the_data_contacts_language(db_path, tmp_path, index_dir, mailbox):
+    import msgspec
+
+    db = store.connect(db_path)
+    org = store.list_organizations(db)[0]
+    store.save(db, msgspec.structs.replace(org, data_contact_lang="nl"), actor="admin")
+    token = reminders.new_link(db, org.id, days=14)
+    db.close()
+    app = create_app(db_path, index_dir, settings=settings(tmp_path, mailbox))
+    with TestClient(app) as client:
+        page = client.get(f"/verify/{token}")
+        assert page.status_code == 200
+        assert '<html lang="nl"' in page.text and "Alles klopt nog" in page.text
+        assert page.headers["cache-control"] == "no-store"
