@@ -123,6 +123,9 @@ def view(record: msgspec.Struct, caller: Caller) -> msgspec.Struct:
             record.address, street="", postal_code="")
         record = msgspec.structs.replace(record, address=address, latitude=None,
                                          longitude=None)
+    if isinstance(record, Organization) and not caller.staff:
+        # The data contact is for the reminders, not for the public to write to.
+        record = msgspec.structs.replace(record, data_contact_email=None)
     if isinstance(record, Contact) and not caller.staff:
         # When someone is away the public needs the dates and the substitute, not the reason.
         record = msgspec.structs.replace(record, absences=[

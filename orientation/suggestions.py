@@ -77,7 +77,7 @@ FIELDS: dict[tuple[str, str], tuple[str, Callable, Callable | None]] = {
                                  lambda s, v: msgspec.structs.replace(
                                      s, access=msgspec.structs.replace(s.access,
                                                                        eligibility=v or None))),
-    ("service", "hours"): ("note", lambda s: "; ".join(hours.describe(s.schedules)), None),
+    ("service", "hours"): ("note", lambda s: " ".join(hours.describe(s.schedules)), None),
     ("service", "closed"): ("bool", lambda s: s.status == "inactive",
                             lambda s, v: msgspec.structs.replace(
                                 s, status="inactive" if v else "active")),
