@@ -123,6 +123,9 @@ def view(record: msgspec.Struct, caller: Caller) -> msgspec.Struct:
             record.address, street="", postal_code="")
         record = msgspec.structs.replace(record, address=address, latitude=None,
                                          longitude=None)
+    if isinstance(record, Organization) and not caller.staff:
+        # The data contact is for the reminders, not for the public to write to.
+        record = msgspec.structs.replace(record, data_contact_email=None)
     if isinstance(record, Contact) and not caller.staff:
         # When someone is away the public needs the dates and the substitute, not the reason.
         record = msgspec.structs.replace(record, absences=[
@@ -193,6 +196,10 @@ def check_change(db, caller: Caller, before: msgspec.Struct | None,
     if caller.role != "admin" and (before is None or after is None) \
             and isinstance(before or after, Organization):
         require_role(caller, "admin")  # creating or deleting organisations is for admins
+    if caller.role != "admin" and isinstance(after, Organization) \
+            and after.trusted != (before.trusted if isinstance(before, Organization) else False):
+        # Trusted organisations' own changes skip the editors' queue: an admin decides that.
+        require_role(caller, "admin")
     orgs: list[str | None] = []
     for record in (before, after):
         if record is not None:

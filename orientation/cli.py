@@ -446,6 +446,48 @@ def restore(db_path: Path, path: Path):
                else "there was no database before")
 
 
+_REMIND_SETTINGS = ("smtp_host", "smtp_port", "smtp_tls", "smtp_user", "smtp_password",
+                    "mail_from", "public_url", "verify_link_days", "stale_months")
+
+
+def _remind_options(f):
+    for setting in reversed([s for s in SETTINGS if s.name in _REMIND_SETTINGS]):
+        f = click.option(
+            "--" + setting.name.replace("_", "-"), setting.name,
+            default=str(setting.default), metavar=_METAVAR[type(setting.default)],
+            envvar=envvar(setting.name), show_default=setting.name != "smtp_password",
+            help=setting.help)(f)
+    return f
+
+
+@cli.command()
+@db_option
+@click.option("--dry-run", is_flag=True, help="List the organisations that are due, send nothing.")
+@_remind_options
+def remind(db_path: Path, dry_run: bool, **settings):
+    """E-mail each organisation whose records are due a single-use link to check them.
+
+    Run it once a day (cron or a systemd timer, see docs/deploy.md): an organisation gets a
+    new link only once its last one has expired, and only while a record is past its period."""
+    from . import mail, reminders
+
+    try:
+        checked = Settings.from_mapping(settings)
+    except OrientationError as exc:
+        raise click.ClickException(str(exc)) from None
+    db = open_db(db_path)
+    try:
+        sent = reminders.remind(db, mail.MailSettings.from_settings(checked),
+                                base_url=checked.public_url,
+                                link_days=checked.verify_link_days,
+                                default_months=checked.stale_months, dry_run=dry_run)
+    except OrientationError as exc:
+        raise click.ClickException(f"reminders stopped: {exc}") from None
+    for item in sent:
+        click.echo(f"{'due' if dry_run else 'sent'}: {item.name} <{item.to}>")
+    click.echo(f"{len(sent)} organisation(s) {'due' if dry_run else 'reminded'}")
+
+
 def _counts(counts: dict[str, int]) -> str:
     names = {"audit": "audit entries", "api_keys": "API keys"}
     return ", ".join(f"{n} {names.get(table, table)}" for table, n in counts.items())

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -138,6 +138,12 @@ class Organization(Base, kw_only=True):
     phones: list[Phone] = []
     status: Status = "active"
     source_id: str | None = None
+    # Who checks this organisation's records when reminded (orientation.reminders): an
+    # e-mail address, the language the reminder is written in, and whether an admin lets
+    # their changes apply at once instead of waiting in the editors' queue.
+    data_contact_email: str | None = None
+    data_contact_lang: Literal["fr", "nl", "en", "ar"] = "fr"
+    trusted: bool = False
 
 
 class Location(Base, kw_only=True):
@@ -268,6 +274,9 @@ class Service(Base, kw_only=True):
     assured_date: dt.date | None = None
     assured_by: str | None = None
     source_id: str | None = None
+    # How often the organisation is asked to check this service, in months (1-16, as DORA
+    # does); None: the ``stale_months`` setting.
+    update_months: Annotated[int, msgspec.Meta(ge=1, le=16)] | None = None
 
     def text(self, field: Literal["name", "description"], lang: str = "fr") -> str:
         translated = self.translations.get(lang)

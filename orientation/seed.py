@@ -146,6 +146,8 @@ def _organization(data: dict) -> tuple[Organization, list[Location], list[Contac
         kind=data.get("kind", "autre"), description=data["description"],
         website=data.get("website"), email=data.get("email"),
         phones=_phones(data.get("phones"), slug), status=data.get("status", "active"),
+        data_contact_email=data.get("data_contact_email"),
+        data_contact_lang=data.get("data_contact_lang", "fr"),
     )
     locations = []
     for loc in data.get("locations", []):
@@ -217,6 +219,7 @@ def _organization(data: dict) -> tuple[Organization, list[Location], list[Contac
             areas=_areas(s.get("areas")), acts_as=s.get("acts_as", []),
             status=s.get("status", "active"),
             assured_date=_date(s.get("assured_date")), assured_by=s.get("assured_by"),
+            update_months=s.get("update_months"),
         ))
     return org, locations, contacts, services
 

@@ -50,16 +50,26 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("login_failures_per_address", 50, "Failed staff logins, across accounts, that lock one address for 15 minutes (an office behind one NAT shares it)."),
     Setting("allowed_hosts", "", "Comma-separated host names this site answers to; other Host headers get 400 (empty: localhost, 127.0.0.1, ::1 and the host of public_url; * for any)."),
     Setting("max_body_kb", 256, "Largest request body accepted, in KiB (larger: 413)."),
+    Setting("smtp_host", "", "SMTP server that sends the organisations' verification reminders (empty: no e-mail is sent)."),
+    Setting("smtp_port", 587, "Port of the SMTP server (587 for STARTTLS, 465 for SSL, 25 for none)."),
+    Setting("smtp_tls", "starttls", "How the connection to the SMTP server is secured: none, starttls or ssl."),
+    Setting("smtp_user", "", "User name for the SMTP server (empty: no login)."),
+    Setting("smtp_password", "", "Password for the SMTP server (set it through the environment, not on the command line)."),
+    Setting("mail_from", "", "Sender address of the e-mails, like 'Orientation <donnees@example.org>'."),
+    Setting("verify_link_days", 14, "Days a verification link sent to an organisation stays valid."),
+    Setting("verify_escalate_days", 21, "Days without an answer to a reminder before the editors see it in their queue."),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}
 #: Settings that must be positive numbers.
 POSITIVE = ("kiosk_px_per_mm", "idle_seconds", "help_request_minutes", "idle_warning_seconds", "stale_months",
-            "login_failures_per_account", "login_failures_per_address", "max_body_kb")
+            "login_failures_per_account", "login_failures_per_address", "max_body_kb",
+            "smtp_port", "verify_link_days", "verify_escalate_days")
 #: Limits where 0 means "no limit"; only a negative count is wrong.
 LIMITS = ("rate_limit", "prints_per_10_minutes", "reports_per_hour", "speech_per_minute",
           "help_requests_per_10_minutes")
 PRINTERS = ("file", "cups", "escpos")
+SMTP_TLS = ("none", "starttls", "ssl")
 
 
 class SettingsError(OrientationError):
@@ -110,6 +120,8 @@ def _from_mapping(values: Mapping[str, Any] | None = None) -> Any:
             raise SettingsError(name, converted[name], "zero or a positive number")
     if converted.get("printer", "file") not in PRINTERS:
         raise SettingsError("printer", converted["printer"], "one of " + ", ".join(PRINTERS))
+    if converted.get("smtp_tls", "starttls") not in SMTP_TLS:
+        raise SettingsError("smtp_tls", converted["smtp_tls"], "one of " + ", ".join(SMTP_TLS))
     return Settings(**converted)
 
 

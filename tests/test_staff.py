@@ -137,6 +137,20 @@ def test_a_route_without_a_role_is_refused():
     assert "should never" not in response.text
 
 
+def _suggestion(s) -> str:
+    """One open suggested edit of the editor's service (for the queue's routes)."""
+    from orientation import suggestions
+
+    if not hasattr(s, "suggestion_id"):
+        db = store.connect(s.db_path)
+        row = suggestions.row(s.org, "service", s.service.id, "eligibility", "", "Habiter ici",
+                              source="organization", at="2026-01-05T10:00:00+00:00")
+        store.insert_suggestions(db, [row], actor="test")
+        db.close()
+        s.suggestion_id = row["id"]
+    return s.suggestion_id
+
+
 def _fill(s, path: str) -> str:
     values = {
         "service_id": s.service.id, "pathway_id": s.pathway.id, "entity": "service",
@@ -145,6 +159,9 @@ def _fill(s, path: str) -> str:
     }
     if path.startswith("/staff/call/need/"):
         values["code"] = "logement"
+    values["organization_id"] = s.org
+    if "{suggestion_id" in path:
+        values["suggestion_id"] = _suggestion(s)
     if "/edit/{entity" in path and path.endswith("/preview"):
         values.update(entity="pathway", record_id=s.pathway.id)
     return re.sub(r"\{(\w+):\w+\}", lambda m: values[m.group(1)], path)

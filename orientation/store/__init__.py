@@ -19,6 +19,7 @@ Callers use the package as one namespace (``from orientation import store``;
 - ``unmet``: the weekly counters of unmet searches;
 - ``limits``: the rate counters every worker shares;
 - ``flags``: directory-wide flags (sample data loaded) and imported source categories.
+- ``suggestions``: verification links e-mailed to organisations, suggested edits.
 """
 
 from __future__ import annotations
@@ -105,6 +106,17 @@ from .helpdesk import (
     update_help_request,
 )
 from .limits import hit_counter
+from .suggestions import (
+    close_suggestion,
+    delete_link,
+    get_suggestion,
+    insert_link,
+    insert_suggestions,
+    link_by_hash,
+    link_rows,
+    list_suggestions,
+    use_link,
+)
 from .unmet import add_unmet_search, unmet_search_counts
 from .writes import (
     bulk_create,

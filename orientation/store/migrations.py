@@ -301,3 +301,36 @@ def m083_directory_flags_and_categories(db: Database) -> None:
     if seeded:
         db.execute("insert into directory_flags (name, value, set_at, set_by) values "
                    "('sample_data', 'seed', datetime('now'), 'migration')")
+
+
+def m084_verification_by_organisations(db: Database) -> None:
+    # Organisations check their own records from an e-mailed link (orientation.reminders):
+    # their data contact, its language, whether an admin trusts their changes; and how often
+    # each service must be checked.
+    for table, column, kind in (("organizations", "data_contact_email", str),
+                                ("organizations", "data_contact_lang", str),
+                                ("organizations", "trusted", int),
+                                ("services", "update_months", int)):
+        if column not in db[table].columns_dict:
+            db[table].add_column(column, kind)
+    # One row per e-mailed link: only a hash of its token is kept, so a copy of the database
+    # cannot be used to answer for an organisation. ``used_at`` makes a link single-use.
+    db["verify_links"].create(
+        {"id": str, "organization_id": str, "token_hash": str, "created_at": str,
+         "expires_at": str, "used_at": str, "answer": str, "escalated": int},
+        pk="id",
+        not_null={"organization_id", "token_hash", "created_at", "expires_at"},
+    )
+    db["verify_links"].create_index(["token_hash"], unique=True)
+    db["verify_links"].create_index(["organization_id", "created_at"])
+    # Suggested edits, one per field: from an organisation's link, later from the kiosk and
+    # the staff. before/after are JSON (the stored value, the proposed one).
+    db["suggestions"].create(
+        {"id": str, "organization_id": str, "entity": str, "entity_id": str, "field": str,
+         "before": str, "after": str, "source": str, "link_id": str, "created_at": str,
+         "status": str, "closed_at": str, "closed_by": str},
+        pk="id",
+        not_null={"organization_id", "entity", "entity_id", "field", "source",
+                  "created_at", "status"},
+    )
+    db["suggestions"].create_index(["organization_id", "status"])
