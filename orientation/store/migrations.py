@@ -283,6 +283,7 @@ def m080_account_language(db: Database) -> None:
         db["users"].add_column("language", str)
 
 
+@migrations()
 def m083_directory_flags_and_categories(db: Database) -> None:
     # Facts about the directory as a whole, by name ("sample_data": the seed's fictional
     # directory is loaded, so the kiosk says "Données d'exemple"). One row per flag.
@@ -303,6 +304,7 @@ def m083_directory_flags_and_categories(db: Database) -> None:
                    "('sample_data', 'seed', datetime('now'), 'migration')")
 
 
+@migrations()
 def m084_verification_by_organisations(db: Database) -> None:
     # Organisations check their own records from an e-mailed link (orientation.reminders):
     # their data contact, its language, whether an admin trusts their changes; and how often
