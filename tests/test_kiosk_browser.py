@@ -283,7 +283,7 @@ def test_call_a_person_desk_acknowledges_kiosk_is_told(browser, kiosk, facts, li
     page = kiosk
     db, user = facts["db"], facts["user"]
     cookie, session = accounts.open_session(db, user)
-    desk_context = browser.new_context(base_url=live_server.url)
+    desk_context = browser.new_context(base_url=live_server.url, locale="fr-BE")
     desk_context.add_cookies([{"name": accounts.COOKIE, "value": cookie,
                                "url": live_server.url}])
     desk = desk_context.new_page()
