@@ -288,3 +288,31 @@ def test_the_brussels_energy_pathway_sends_each_person_to_their_cpas(db):
     # The Wavre one names the CPAS de Wavre: it is for the people of Wavre.
     wavre = store.get_pathway(db, pid("facture-energie-impayee-wavre"))
     assert competence.covered_communes(wavre) == ["Wavre"]
+
+
+#: Steps that sent everyone to one commune's CPAS (issue #10), now the person's own CPAS.
+CONVERTED = {
+    "ecole-application-bruxelles": 3, "enfant-decrochage-scolaire-bruxelles": 2,
+    "personne-agee-seule-demarches-bruxelles": 3, "soins-sans-argent-bruxelles": 3,
+    "risque-expulsion-bruxelles": 3, "dettes-huissier-bruxelles": 1,
+    "personne-agee-seule-en-ligne-brabant-wallon": 3, "remboursement-mutuelle-brabant-wallon": 3,
+    "banque-guichet-ferme-brabant-wallon": 3,
+}
+
+
+@pytest.mark.parametrize("slug, number", sorted(CONVERTED.items()))
+def test_converted_cpas_steps_send_a_resident_elsewhere_to_their_own_cpas(db, slug, number):
+    pathway = store.get_pathway(db, pid(slug))
+    assert pathway.steps[number - 1].role == "cpas"
+    # A commune of the region whose CPAS is not the step's default one.
+    home = "Ixelles" if pathway.region == "bruxelles" else "Wavre"
+    assert home in competence.covered_communes(pathway)
+    organization = slug_id("organization", "cpas-" + home.lower())
+    localized = competence.localize(db, pathway, home)
+    for step, original in zip(localized.steps, pathway.steps):
+        if original.role != "cpas":
+            continue
+        service = store.get_service(db, step.service_id)
+        assert service.organization_id == organization, (slug, service.name)
+        assert "cpas" in service.acts_as
+        assert step.service_id != original.service_id
