@@ -35,6 +35,11 @@ def _extras(record: Any, caller: Caller) -> dict[str, Any]:
         extra["be_source_id"] = record.source_id
     if isinstance(record, Organization):
         extra["be_status"] = record.status
+        # Who checks the organisation's records (orientation.reminders): kept by a directory
+        # export, so a copy sends its reminders to the same person.
+        extra.update({"be_data_contact_email": record.data_contact_email,
+                      "be_data_contact_lang": record.data_contact_lang,
+                      "be_trusted": record.trusted or None})
     if isinstance(record, Location):
         extra["be_accessibility"] = msgspec.to_builtins(record.accessibility)
     if isinstance(record, Contact):
@@ -48,6 +53,7 @@ def _extras(record: Any, caller: Caller) -> dict[str, Any]:
             "be_languages": record.languages})
     if isinstance(record, Service):
         extra.update({"be_assured_by": record.assured_by,
+                      "be_update_months": record.update_months,
                       "be_keywords": record.keywords,
                       "be_translations": msgspec.to_builtins(record.translations),
                       "be_closures": msgspec.to_builtins(record.closures)})
@@ -130,7 +136,8 @@ def export(db: Database, out: Path, fmt: str, *, complete: bool = False) -> dict
 #: table -> columns (HSDS 3.1 names first, then our be_ extension columns)
 TABLES: dict[str, tuple[str, ...]] = {
     "organizations": ("id", "name", "alternate_name", "description", "email", "website",
-                      "be_kind", "be_status", "be_source_id"),
+                      "be_kind", "be_status", "be_source_id", "be_data_contact_email",
+                      "be_data_contact_lang", "be_trusted"),
     "locations": ("id", "location_type", "organization_id", "name", "description",
                   "transportation", "latitude", "longitude", "be_confidential", "be_region",
                   "be_city", "be_accessibility", "be_source_id"),
@@ -143,7 +150,7 @@ TABLES: dict[str, tuple[str, ...]] = {
                  "be_open_on_public_holidays", "be_assured_by", "be_source_id",
                  # HSDS service_areas rows of a service, as one JSON cell (our areas are a
                  # commune, a region or the country: a table of their own would add nothing).
-                 "be_service_areas", "be_acts_as"),
+                 "be_service_areas", "be_acts_as", "be_update_months"),
     "service_at_locations": ("id", "service_id", "location_id"),
     "phones": ("id", "organization_id", "location_id", "service_id", "contact_id", "number",
                "type", "description", "be_languages", "be_visibility", "be_voicemail",

@@ -155,6 +155,9 @@ class _Mapper:
             "email": _email(data.get("email")), "phones": self.phones(data.get("phones"), oid),
             "status": data.get("be_status") or "active",
             "source_id": data.get("be_source_id") or source_id,
+            "data_contact_email": _email(data.get("be_data_contact_email")),
+            "data_contact_lang": data.get("be_data_contact_lang") or "fr",
+            "trusted": bool(data.get("be_trusted")),
         }, at)
 
     def location(self, data: dict, org_id: str) -> Location:
@@ -282,6 +285,7 @@ class _Mapper:
             "status": data.get("status") if data.get("status") in ("active", "inactive")
             else "inactive", "assured_date": (data.get("assured_date") or "")[:10] or None,
             "assured_by": data.get("be_assured_by"),
+            "update_months": data.get("be_update_months"),
             "source_id": data.get("be_source_id") or source_id,
         }, at)
 

@@ -273,6 +273,8 @@ class _Package:
         for key in ("be_source_id", "be_assured_by"):
             if row.get(key):
                 svc[key] = row[key]
+        if row.get("be_update_months"):
+            svc["be_update_months"] = int(_number(row, "be_update_months", at))
         return svc
 
     def service_lists(self, sid: str | None, row: dict[str, str]) -> dict[str, list]:
@@ -366,6 +368,9 @@ class _Package:
                    "be_kind": row.get("be_kind") or None,
                    "be_status": row.get("be_status") or None,
                    "be_source_id": row.get("be_source_id") or None,
+                   "be_data_contact_email": row.get("be_data_contact_email") or None,
+                   "be_data_contact_lang": row.get("be_data_contact_lang") or None,
+                   "be_trusted": row.get("be_trusted", "").lower() == "true",
                    "phones": self.phones_by["organization"].get(oid, []),
                    "locations": [loc for loc in self.locs.values()
                                  if loc["organization_id"] == oid],
