@@ -27,9 +27,14 @@ HERE = Path(__file__).parent
 
 @pytest.fixture(scope="session")
 def seeded_template(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "seeded.db"
+    return seeded_file(tmp_path_factory.mktemp("template") / "seeded.db")
+
+
+def seeded_file(path: Path, seed_dir: Path | None = None) -> Path:
+    """A database file at ``path`` seeded (from ``seed_dir``, default the product's seed) and
+    checkpointed, so a plain file copy of it is a whole database."""
     db = store.connect(path)
-    seeding.load(db)
+    seeding.load(db, seed_dir) if seed_dir else seeding.load(db)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
     return path
@@ -222,12 +227,7 @@ def translated_seed(target: Path) -> Path:
 def translated_template(tmp_path_factory) -> Path:
     """A database seeded from ``translated_seed``: pathways translated whole in nl and ar."""
     folder = tmp_path_factory.mktemp("translated")
-    path = folder / "translated.db"
-    db = store.connect(path)
-    seeding.load(db, translated_seed(folder / "seed"))
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.close()
-    return path
+    return seeded_file(folder / "translated.db", translated_seed(folder / "seed"))
 
 
 @pytest.fixture
