@@ -11,11 +11,11 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from test_staff import PASSWORD, become, fresh_db, staff  # noqa: F401  (fixture)
 
 from kiosk.staff import imports
 from orientation import store
 from orientation.importer import spreadsheet
-from test_staff import PASSWORD, become, fresh_db, staff  # noqa: F401  (fixture)
 
 DATA = Path(__file__).parent / "data" / "spreadsheet"
 PARTNERS = (DATA / "partenaires.csv").read_bytes()
@@ -113,7 +113,7 @@ def test_an_xlsx_list_and_an_uploaded_mapping(staff, tmp_path):
     sheet.append(["Nom", "Ville", "CP"])
     sheet.append(["Atelier vélo solidaire (exemple)", "Namur", 5000])
     book.save(tmp_path / "liste.xlsx")
-    columns = "name: Nom\ncity: Ville\npostal_code: CP\n".encode()
+    columns = b"name: Nom\ncity: Ville\npostal_code: CP\n"
     response = preview(staff, token, (tmp_path / "liste.xlsx").read_bytes(), "liste.xlsx",
                        columns=columns)
     assert response.status_code == 200 and "1 ligne prête" in _text(response)

@@ -75,14 +75,14 @@ PROBLEMS = {
               "Écrivez le numéro complet, avec l'indicatif, par exemple 02 511 22 33."),
 }
 MISSING_COLUMN = ("La colonne « %(column)s » n'est pas dans le fichier.",
-                  "Vérifiez la première ligne du fichier, ou choisissez un autre fichier de "
-                  "correspondance des colonnes.")
+                  ("Vérifiez la première ligne du fichier, ou choisissez un autre fichier de "
+                   "correspondance des colonnes."))
 REPEATED = ("Ce partenaire est déjà à la ligne %(other)s.",
             "Gardez une seule ligne par partenaire.")
 OTHER_ORG = ("Cette ligne concerne « %(value)s », une autre organisation que la vôtre.",
              "Retirez cette ligne, ou demandez à un administrateur de l'importer.")
-NEW_ORG = ("« %(value)s » n'est pas encore dans l'annuaire : seul un administrateur peut "
-           "ajouter une organisation.",
+NEW_ORG = (("« %(value)s » n'est pas encore dans l'annuaire : seul un administrateur peut "
+            "ajouter une organisation."),
            "Retirez cette ligne, ou demandez à un administrateur de l'importer.")
 OTHER = ("%(value)s", "Corrigez cette case dans le fichier.")
 
