@@ -344,8 +344,9 @@ def import_preview(request: HTMXRequest, db: DB, data: Annotated[
     user = session(request).user
     try:
         content, suffix, name = _sheet_bytes(data.get("sheet"), _limit(request))
-        columns = _columns_bytes(data.get("columns")) if data.get("mapping") == "upload" \
-            else None
+        # A mapping file sent is used even if the radio was left on the default: choosing
+        # the file is the clearer of the two gestures.
+        columns = _columns_bytes(data.get("columns"))
         if data.get("mapping") == "upload" and columns is None:
             raise Refused("Choisissez le fichier de correspondance des colonnes, ou gardez "
                           "celle d'Orientation.")
