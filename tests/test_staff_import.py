@@ -100,6 +100,7 @@ def test_admin_previews_writes_nothing_then_confirms_exactly_that_file(staff):
     assert staff.client.get(f"/staff/service/{links[0]}").status_code == 200
     # The file is gone with its token: the same confirmation cannot import twice.
     assert not (imports.SPOOL / kept).exists()
+    assert not (imports.SPOOL / f"{kept}.claimed").exists()
     again = staff.client.post("/staff/import/confirm", data={"csrf": token, "token": kept})
     assert again.status_code == 409 and "Cet aperçu n'existe plus" in _text(again)
     # Previewing the same list again now says "update" on every row.
@@ -169,9 +170,11 @@ def test_other_files_are_refused_in_plain_words(staff, name, content, words):
 
 def test_a_bad_mapping_file_is_refused_in_words(staff):
     token = become(staff, "admin")
+    kept_before = set(imports.SPOOL.iterdir()) if imports.SPOOL.exists() else set()
     response = preview(staff, token, columns=b"nom: Partenaire\n")
     assert response.status_code == 422
     assert "fichier de correspondance des colonnes n'est pas valable" in _text(response)
+    assert set(imports.SPOOL.iterdir()) <= kept_before  # the refused upload is not kept
 
 
 def test_an_editor_imports_only_rows_of_their_own_organisation(staff):

@@ -123,11 +123,17 @@ def _purge(now: float) -> None:
     if not SPOOL.exists():
         return
     for folder in SPOOL.iterdir():
+        # A claimed folder is being imported: it gets a second period before it counts as
+        # left behind (a request that died half-way).
+        keep = KEEP.total_seconds() * (2 if folder.name.endswith(".claimed") else 1)
         try:
             meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-            expired = now - meta["created"] > KEEP.total_seconds()
+            expired = now - meta["created"] > keep
         except (OSError, ValueError, KeyError):
-            expired = now - folder.stat().st_mtime > KEEP.total_seconds()
+            try:  # another request may be removing it right now
+                expired = now - folder.stat().st_mtime > keep
+            except OSError:
+                continue
         if expired:
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -149,7 +155,8 @@ def _keep(sheet: bytes, suffix: str, name: str, columns: bytes | None, user_id: 
 
 
 def _kept(token: str, user_id: str) -> tuple[Path, dict[str, Any]]:
-    """The folder and notes of a preview, if it is this account's and not expired."""
+    """Take the folder and notes of a preview, if it is this account's and not expired;
+    the caller removes the folder when done."""
     _purge(time.time())
     if not re.fullmatch(r"[A-Za-z0-9_-]{20,64}", token or ""):
         raise Refused("Cet aperçu n'existe plus. Envoyez le fichier à nouveau.")
@@ -161,10 +168,18 @@ def _kept(token: str, user_id: str) -> tuple[Path, dict[str, Any]]:
     if meta.get("user") != user_id:
         raise Refused("Cet aperçu a été fait par une autre personne. Envoyez le fichier à "
                       "nouveau.")
-    sheet = folder / f"sheet{meta['suffix']}"
+    # Claimed by renaming, which only one request can do: two clicks on "Confirmer" (or two
+    # tabs) import the file once; the second is told the preview is gone.
+    claimed = SPOOL / f"{token}.claimed"
+    try:
+        folder.rename(claimed)
+    except OSError:
+        raise Refused("Cet aperçu n'existe plus. Envoyez le fichier à nouveau.") from None
+    sheet = claimed / f"sheet{meta['suffix']}"
     if hashlib.sha256(sheet.read_bytes()).hexdigest() != meta["sha256"]:
+        shutil.rmtree(claimed, ignore_errors=True)
         raise Refused("Cet aperçu n'existe plus. Envoyez le fichier à nouveau.")
-    return folder, meta
+    return claimed, meta
 
 
 # --- reading and checking -------------------------------------------------------------------
@@ -342,6 +357,7 @@ def import_page(request: HTMXRequest) -> Template:
 def import_preview(request: HTMXRequest, db: DB, data: Annotated[
         dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]) -> Template:
     user = session(request).user
+    token = ""
     try:
         content, suffix, name = _sheet_bytes(data.get("sheet"), _limit(request))
         # A mapping file sent is used even if the radio was left on the default: choosing
@@ -355,6 +371,8 @@ def import_preview(request: HTMXRequest, db: DB, data: Annotated[
         checked = check(db, folder / f"sheet{suffix}", _mapping(folder),
                         source=Path(name).stem, organization_id=own_org(request))
     except Refused as refused:
+        if token:  # kept, then refused (its mapping, its content): keep nothing
+            shutil.rmtree(SPOOL / token, ignore_errors=True)
         return _form(request, refused=refused, status=422)
     if checked.problems or not checked.ready:
         shutil.rmtree(SPOOL / token, ignore_errors=True)  # nothing to confirm: keep nothing
@@ -372,24 +390,25 @@ def import_confirm(request: HTMXRequest, db: DB, data: FormBody) -> Template:
                      status=422)
     try:
         folder, meta = _kept(token, user.id)
-        sheet = folder / f"sheet{meta['suffix']}"
-        checked = check(db, sheet, _mapping(folder), source=Path(meta["name"]).stem,
-                        organization_id=own_org(request))
     except Refused as refused:
         return _form(request, refused=refused, status=409)
-    if checked.problems or not checked.ready:
-        # The directory changed since the preview (another import, an edit): show why.
-        shutil.rmtree(folder, ignore_errors=True)
-        return page(request, "staff/import_preview.html", checked=checked, token="",
-                    file_name=meta["name"], keep_minutes=0, status_code=409)
+    sheet = folder / f"sheet{meta['suffix']}"
     try:
+        checked = check(db, sheet, _mapping(folder), source=Path(meta["name"]).stem,
+                        organization_id=own_org(request))
+        if checked.problems or not checked.ready:
+            # The directory changed since the preview (another import, an edit): say why.
+            return page(request, "staff/import_preview.html", checked=checked, token="",
+                        file_name=meta["name"], keep_minutes=0, status_code=409)
         report, services = import_checked(db, sheet, _mapping(folder), checked,
                                           actor=f"{user.display_name} ({user.username})")
+    except Refused as refused:
+        return _form(request, refused=refused, status=422)
     except OrientationError as exc:
         return _form(request, refused=Refused("Rien n'a été importé : %(detail)s",
                                               detail=str(exc)), status=422)
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)  # imported or not, the file goes now
     sync(request, db)
     return page(request, "staff/import_done.html", report=report, services=services,
                 file_name=meta["name"])
