@@ -28,6 +28,7 @@ from ..errors import InvalidData, NotFound
 from ..models import TaxonomyTerm
 from . import analysis, documents, ranking
 from .analysis import Synonyms
+from .build import BulkWriter
 from .documents import META_ID, SCHEMA_VERSION
 from .ranking import Filters, Results
 from .scoring import Snapshot
@@ -112,20 +113,19 @@ class SearchIndex:
     def _rebuild(self, db: Database) -> None:
         generation = store.generation(db)
         ctx = documents.Context(db, bulk=True)
-        writer = self._ix.writer(timeout=30.0, limitmb=256)
+        writer = BulkWriter(self._ix, timeout=30.0)
         try:
-            writer.mergetype = _clear_segments
             for service in store.iter_services(db, status="active"):
                 ctx.remember(service)
                 doc = documents.service_document(service, ctx)
                 if doc:
-                    writer.add_document(**doc)
+                    writer.add(doc)
             for pathway in store.list_pathways(db, status="active"):
                 doc = documents.pathway_document(pathway, ctx)
                 if doc:
-                    writer.add_document(**doc)
-            writer.add_document(**documents.meta_document(generation, store.audit_origin(db)))
-            writer.commit(optimize=True)
+                    writer.add(doc)
+            writer.add(documents.meta_document(generation, store.audit_origin(db)))
+            writer.commit(mergetype=_clear_segments)
         except BaseException:
             writer.cancel()
             raise
