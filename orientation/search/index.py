@@ -32,12 +32,11 @@ from .build import BulkWriter
 from .documents import META_ID, SCHEMA_VERSION
 from .ranking import Filters, Results
 from .scoring import Snapshot
+from .segments import SegmentCache, merge_plan, merge_policy, segment_id
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SYNONYMS = Path(__file__).resolve().parents[2] / "seed" / "synonyms.txt"
-#: Optimise (merge every segment) after this many incremental commits.
-OPTIMIZE_EVERY = 50
 RESULT_CACHE_SIZE = 1024
 
 
@@ -53,7 +52,8 @@ class SearchIndex:
         self._write_lock = threading.Lock()
         self._swap_lock = threading.Lock()
         self._snapshot: Snapshot | None = None
-        self._commits = 0
+        self._segments = SegmentCache()
+        self._merging = threading.Lock()  # one background merge at a time
         self._cache: OrderedDict[tuple, Results] = OrderedDict()
         self._cache_lock = threading.Lock()
         self.synonyms_path = DEFAULT_SYNONYMS if synonyms_path is None else Path(synonyms_path)
@@ -189,16 +189,48 @@ class SearchIndex:
                     doc = None
                 _put(writer, entity_id, doc)
             writer.update_document(**documents.meta_document(top, store.audit_origin(db)))
-            self._commits += 1
-            # Many small commits slow queries down until segments are merged.
-            writer.commit(optimize=self._commits % OPTIMIZE_EVERY == 0)
+            # No merge here: at 100 000 services whoosh's policies may rewrite the big segment
+            # on a request. Small segments are merged after the write (``_merge_later``).
+            writer.commit(merge=False)
         except BaseException:
             writer.cancel()
             raise
+        self._merge_later()
         return top
 
+    def _merge_later(self) -> None:
+        """Merge small segments in a thread when a size tier is full (``segments.py``)."""
+        due = bool(merge_plan(self._ix._segments()))  # read from the table of contents
+        if due and self._merging.acquire(blocking=False):
+            threading.Thread(target=self._merge, daemon=True, name="index-merge").start()
+
+    def _merge(self) -> None:
+        try:
+            with self._write_lock:
+                writer = self._ix.writer(timeout=30.0)
+                try:
+                    writer.commit(mergetype=merge_policy)
+                except BaseException:
+                    writer.cancel()
+                    raise
+            # The documents and generation are unchanged: the current snapshot stays right;
+            # the next write's snapshot reads the merged segment.
+        except Exception:
+            log.exception("merging the search index's small segments failed; retried later")
+        finally:
+            self._merging.release()
+
+    def merge_now(self) -> None:
+        """Wait for a running background merge, then merge whatever is due (tests, bench)."""
+        with self._merging:
+            pass
+        due = bool(merge_plan(self._ix._segments()))
+        if due and self._merging.acquire():
+            self._merge()
+
     def _swap(self, generation: int, terms: dict[str, TaxonomyTerm]) -> None:
-        new = Snapshot(self._ix.searcher(), generation, terms)
+        new = Snapshot(self._ix.searcher(), generation, terms, self._segments)
+        self._segments.keep({segment_id(leaf) for leaf, _ in new.leaves})
         with self._swap_lock:
             old, self._snapshot = self._snapshot, new
             with self._cache_lock:
@@ -323,7 +355,14 @@ class SearchIndex:
         with self._ix.searcher() as searcher:
             return searcher.doc_count() - (1 if _read_meta(searcher) else 0)
 
+    def segments(self) -> list[tuple[str, int]]:
+        """(id, documents) of each segment of the index, in index order."""
+        return [(segment.segment_id(), segment.doc_count_all())
+                for segment in self._ix._segments()]
+
     def close(self) -> None:
+        with self._merging:  # a background merge finishes first
+            pass
         with self._swap_lock:
             if self._snapshot is not None:
                 self._snapshot.retired = True
