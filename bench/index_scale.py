@@ -176,6 +176,11 @@ def phase_writes(folder: Path, count: int) -> dict:
     # A second worker on the same files: it sees the write only through the generation.
     db2 = store.connect(folder / "orientation.db", migrate=False)
     other = SearchIndex.open(folder / "index", db2)
+    from orientation import hours
+    from orientation.search import analysis
+
+    analysis.dictionary()  # what each worker loads in the background after it starts
+    hours.public_holiday(hours.now().date())
     _warm_searches(index, db, 50)
     _warm_searches(other, db2, 50)
     ids = [row["id"] for row in db.query(

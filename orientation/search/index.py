@@ -26,7 +26,7 @@ from whoosh import index as whoosh_index
 from .. import hours, store
 from ..errors import InvalidData, NotFound
 from ..models import TaxonomyTerm
-from . import analysis, documents, ranking
+from . import analysis, documents, ranking, storage
 from .analysis import Synonyms
 from .build import BulkWriter
 from .documents import META_ID, SCHEMA_VERSION
@@ -34,6 +34,7 @@ from .ranking import Filters, Results
 from .scoring import Snapshot
 from .segments import SegmentCache, merge_plan, merge_policy, segment_id
 
+storage.install()  # whoosh reads segments in place, without copying them
 log = logging.getLogger(__name__)
 
 DEFAULT_SYNONYMS = Path(__file__).resolve().parents[2] / "seed" / "synonyms.txt"
@@ -144,18 +145,23 @@ class SearchIndex:
             snapshot = self._snapshot
             if snapshot is not None and snapshot.generation == generation:
                 return snapshot
-            with self._ix.searcher() as latest:  # another process may have written already
-                indexed = _read_meta(latest).get("generation", 0)
+            if snapshot is not None and snapshot.toc == self._ix.latest_generation():
+                indexed = snapshot.indexed  # nobody committed since: no reader to open
+            else:
+                with self._ix.searcher() as latest:  # another process may have written
+                    indexed = _read_meta(latest).get("generation", 0)
             if indexed > generation:  # the database went back (restored from a copy)
                 self._rebuild(db)
             else:
                 if indexed < generation:  # (writes after ``generation`` may come along)
-                    generation = self._apply(db, indexed)
+                    generation = self._apply(db, indexed, snapshot)
                 self._swap(generation, {t.id: t for t in store.list_terms(db)})
             return self._snapshot
 
-    def _apply(self, db: Database, since: int) -> int:
-        """Re-index what changed after generation ``since``; returns the new generation."""
+    def _apply(self, db: Database, since: int, base: Snapshot | None = None) -> int:
+        """Re-index what changed after generation ``since``; returns the new generation.
+        ``base``: the current snapshot, whose searcher finds the documents to replace when
+        it reads the same segments as the writer (else whoosh opens every segment again)."""
         top, changed = store.changes_since(db, since)
         ctx = documents.Context(db)
         services: set[str] = set()
@@ -176,19 +182,21 @@ class SearchIndex:
                 pathways.update(p.id for p in store.list_pathways(db))
         for service_id in list(services):
             pathways.update(store.pathways_using(db, service_id=service_id))
-        writer = self._ix.writer(timeout=30.0)
+        writer = BulkWriter(self._ix, timeout=30.0)
+        if base is not None and base.toc != writer.generation - 1:
+            base = None
         try:
             for entity_id in sorted(services):
                 service = ctx.service(entity_id)
                 doc = documents.service_document(service, ctx) if service else None
-                _put(writer, entity_id, doc)
+                _put(writer, entity_id, doc, base)
             for entity_id in sorted(pathways):
                 try:
                     doc = documents.pathway_document(store.get_pathway(db, entity_id), ctx)
                 except NotFound:
                     doc = None
-                _put(writer, entity_id, doc)
-            writer.update_document(**documents.meta_document(top, store.audit_origin(db)))
+                _put(writer, entity_id, doc, base)
+            _put(writer, META_ID, documents.meta_document(top, store.audit_origin(db)), base)
             # No merge here: at 100 000 services whoosh's policies may rewrite the big segment
             # on a request. Small segments are merged after the write (``_merge_later``).
             writer.commit(merge=False)
@@ -230,6 +238,8 @@ class SearchIndex:
 
     def _swap(self, generation: int, terms: dict[str, TaxonomyTerm]) -> None:
         new = Snapshot(self._ix.searcher(), generation, terms, self._segments)
+        new.toc, new.indexed = new.reader.generation(), _read_meta(new.searcher).get(
+            "generation", 0)
         self._segments.keep({segment_id(leaf) for leaf, _ in new.leaves})
         with self._swap_lock:
             old, self._snapshot = self._snapshot, new
@@ -380,11 +390,17 @@ def _warm_up() -> None:
     hours.public_holiday(hours.now().date())
 
 
-def _put(writer, entity_id: str, doc: dict[str, Any] | None) -> None:
-    if doc is None:
+def _put(writer: BulkWriter, entity_id: str, doc: dict[str, Any] | None,
+         base: Snapshot | None) -> None:
+    """Replace (or delete) a document, what whoosh's ``update_document`` does, with the old
+    version found through ``base`` when given (it reads the writer's segments)."""
+    if base is None:
         writer.delete_by_term("id", entity_id)
     else:
-        writer.update_document(**doc)
+        with base.lock:  # a snapshot's searches and reads are serialised
+            writer.delete_by_term("id", entity_id, searcher=base.searcher)
+    if doc is not None:
+        writer.add(doc)
 
 
 def _read_meta(searcher) -> dict[str, Any]:

@@ -53,6 +53,8 @@ class Snapshot:
         self.generation = generation
         self.terms = terms
         self.lock = threading.RLock()
+        self.toc: int | None = None  # the index version it reads (whoosh's TOC generation)
+        self.indexed = 0  # the database generation that version reflects
         self.users = 0
         self.retired = False
         self.maxdoc = self.reader.doc_count_all()

@@ -33,7 +33,7 @@ from whoosh.util.numeric import byte_to_length
 #: Raw postings kept for all segments, in bytes (least recently used terms go first).
 RAW_POSTINGS_BYTES = 48 * 2**20
 #: Segments of one size tier merged together (and the base of the tiers).
-MERGE_FANIN = 8
+MERGE_FANIN = 4
 
 _LENGTHS = np.array([byte_to_length(b) or 0 for b in range(256)], dtype=np.float32)
 _EMPTY = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
