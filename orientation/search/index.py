@@ -26,10 +26,10 @@ from whoosh import index as whoosh_index
 from .. import hours, store
 from ..errors import InvalidData, NotFound
 from ..models import TaxonomyTerm
-from . import analysis, documents, ranking, storage
+from . import analysis, documents, ranking, scoring, storage
 from .analysis import Synonyms
 from .build import BulkWriter
-from .documents import META_ID, SCHEMA_VERSION
+from .documents import META_ID, SCHEMA_VERSION, Tag
 from .ranking import Filters, Results
 from .scoring import Snapshot
 from .segments import SegmentCache, merge_plan, merge_policy, segment_id
@@ -104,7 +104,22 @@ class SearchIndex:
             return cls.create(directory, db, synonyms_path=synonyms_path)
         index = cls(directory, ix, synonyms_path=synonyms_path)
         index.sync(db)
+        threading.Thread(target=index._warm_snapshot, daemon=True).start()
         return index
+
+    def _warm_snapshot(self) -> None:
+        """Read what every search needs (kinds, field lengths, the typo vocabulary) before the
+        first request asks: kept per segment, later snapshots share it."""
+        snapshot = self._snapshot
+        try:
+            with snapshot.lock:
+                if not snapshot.retired:
+                    snapshot.any_of([f"{Tag.KIND}service", f"{Tag.KIND}pathway"])
+                    for field in scoring.FIELDS:
+                        snapshot.field_lengths(field)
+                    snapshot.vocabulary  # noqa: B018 - read for its side effect
+        except Exception:  # only a head start: the first search reads what is missing
+            log.debug("warming the search snapshot failed", exc_info=True)
 
     def rebuild(self, db: Database) -> None:
         """Re-index every active service and pathway (the index is a cache of the database)."""

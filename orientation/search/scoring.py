@@ -86,7 +86,7 @@ class Snapshot:
     def idf(self, field: str, text: str) -> float:
         return self.searcher.idf(field, text)
 
-    def _field_lengths(self, field: str) -> np.ndarray:
+    def field_lengths(self, field: str) -> np.ndarray:
         if field not in self._lengths:
             parts = [self.segments.lengths(leaf, field) for leaf, _ in self.leaves]
             self._lengths[field] = np.concatenate(parts).astype(np.float64) if parts \
@@ -114,7 +114,7 @@ class Snapshot:
             ids, tf = np.zeros(0, dtype=np.int64), np.zeros(0)
         if field in FIELDS and len(ids):
             avgfl = self.searcher.avg_field_length(field) or 1
-            length = self._field_lengths(field)[ids]
+            length = self.field_lengths(field)[ids]
             score = self.idf(field, text) * (tf * (K1 + 1)) / (
                 tf + K1 * ((1 - B) + B * length / avgfl))
         else:

@@ -41,6 +41,11 @@ class MemoryReader:
             at += 256
         return self.read(end - self._pos)
 
+    def peek(self, size: int = 0) -> bytes:
+        """What the next read would return, without moving: the C unpickler then reads its
+        input in one go instead of a Python call per opcode."""
+        return bytes(self._view[self._pos:self._pos + max(size, 1 << 16)])
+
     def readinto(self, target) -> int:
         data = self.read(len(target))
         target[:len(data)] = data
