@@ -186,18 +186,20 @@ def phase_writes(folder: Path, count: int) -> dict:
     ids = [row["id"] for row in db.query(
         "select id from services where status = 'active' order by id limit ?", [count])]
     total, saved, synced, seen, other_seen, misses = [], [], [], [], [], 0
+    cpu = []
     for n, service_id in enumerate(ids):
         service = store.get_service(db, service_id)
         word = _marker(n)
         changed = type(service)(**{**{f: getattr(service, f) for f in service.__struct_fields__},
                                    "name": f"{service.name} {word}"})
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         store.save(db, changed, actor="bench")
         t_saved = time.perf_counter()
         writes.sync_index(index, db)
         t_synced = time.perf_counter()
         hits = index.search(db, word, use_cache=False).hits
         t_seen = time.perf_counter()
+        cpu.append((time.process_time() - cpu_started) * 1000)
         if not any(h.id == service_id for h in hits):
             misses += 1
         total.append((t_seen - started) * 1000)
@@ -209,11 +211,14 @@ def phase_writes(folder: Path, count: int) -> dict:
         other_seen.append((time.perf_counter() - t_other) * 1000)
         if not any(h.id == service_id for h in hits):
             misses += 1
+    segments = len(index.segments())
+    index.merge_now()
+    merged = len(index.segments())
     index.close()
     other.close()
     db.close()
     db2.close()
-    return {"total": _pct(total), "store": _pct(saved), "sync": _pct(synced),
+    return {"cpu": _pct(cpu), "segments": segments, "merged": merged, "total": _pct(total), "store": _pct(saved), "sync": _pct(synced),
             "search": _pct(seen), "other": _pct(other_seen), "misses": misses,
             "count": len(ids)}
 
@@ -266,7 +271,10 @@ def run_size(folder: Path, size: int, writes: int, repeat: int, skip_build: bool
           f"{r['store'][0]:.1f} / {r['store'][1]:.1f} + index sync {r['sync'][0]:.1f} / "
           f"{r['sync'][1]:.1f} + first search {r['search'][0]:.1f} / {r['search'][1]:.1f}")
     print(f"  a second worker's first search after the write: {r['other'][0]:.1f} / "
-          f"{r['other'][1]:.1f}", flush=True)
+          f"{r['other'][1]:.1f}")
+    print(f"  CPU of the writing process per write (all its threads): {r['cpu'][0]:.1f} / "
+          f"{r['cpu'][1]:.1f}; index segments after the writes: {r['segments']} "
+          f"({r['merged']} once the merges are done)", flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:

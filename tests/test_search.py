@@ -747,6 +747,32 @@ def test_writes_never_rewrite_the_big_segment_and_small_ones_are_merged(db, tmp_
     index.close()
 
 
+def test_segments_are_read_in_place_as_bytesio_would_read_them():
+    import io
+    import pickle
+    import random
+
+    from whoosh.filedb import compound
+
+    from orientation.search.storage import MemoryReader, ViewFile
+
+    assert compound.BufferFile is ViewFile  # installed with the search package
+    data = pickle.dumps([{"a": n, "b": "x" * n} for n in range(300)], 2) + b"line\nrest\n"
+    ours, theirs = MemoryReader(memoryview(data)), io.BytesIO(data)
+    assert pickle.load(ours) == pickle.load(theirs) and ours.tell() == theirs.tell()
+    assert ours.readline() == theirs.readline() and ours.read() == theirs.read()
+    rng = random.Random(7)
+    for _ in range(500):
+        whence = rng.choice((0, 1, 2))
+        where = rng.randint(0, len(data) + 10) if whence == 0 else rng.randint(-40, 10)
+        assert ours.seek(where, whence) == theirs.seek(where, whence)
+        size = rng.choice((-1, 0, 1, 7, 300))
+        assert ours.read(size) == theirs.read(size)
+        line = rng.choice((-1, 5))
+        assert ours.readline(line) == theirs.readline(line)
+        assert ours.tell() == theirs.tell()
+
+
 # --- Communes -------------------------------------------------------------------------------
 
 
