@@ -62,9 +62,9 @@ def _pct(samples: list[float]) -> tuple[float, float]:
 
 
 def phase_generate(folder: Path, size: int) -> dict:
+    from bench.search import synthetic
     from orientation import seed as seeding
     from orientation import store
-    from bench.search import synthetic
 
     db = store.connect(folder / "orientation.db")
     seeding.load(db)
@@ -231,7 +231,7 @@ def _run_phase(name: str, folder: Path, *args) -> dict:
     """Run one phase in a fresh interpreter; returns what it printed as JSON."""
     command = [sys.executable, "-m", "bench.index_scale", "--phase", name, str(folder),
                *map(str, args)]
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode:
         sys.exit(f"phase {name} failed:\n{result.stderr[-4000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])

@@ -110,16 +110,24 @@ class SearchIndex:
     def _warm_snapshot(self) -> None:
         """Read what every search needs (kinds, field lengths, the typo vocabulary) before the
         first request asks: kept per segment, later snapshots share it."""
-        snapshot = self._snapshot
+        with self._swap_lock:  # held like a search holds it: not closed under our feet
+            snapshot = self._snapshot
+            if snapshot is None or snapshot.retired:
+                return
+            snapshot.users += 1
         try:
             with snapshot.lock:
-                if not snapshot.retired:
-                    snapshot.any_of([f"{Tag.KIND}service", f"{Tag.KIND}pathway"])
-                    for field in scoring.FIELDS:
-                        snapshot.field_lengths(field)
-                    snapshot.vocabulary  # noqa: B018 - read for its side effect
+                snapshot.any_of([f"{Tag.KIND}service", f"{Tag.KIND}pathway"])
+                for field in scoring.FIELDS:
+                    snapshot.field_lengths(field)
+                snapshot.vocabulary  # noqa: B018 - read for its side effect
         except Exception:  # only a head start: the first search reads what is missing
             log.debug("warming the search snapshot failed", exc_info=True)
+        finally:
+            with self._swap_lock:
+                snapshot.users -= 1
+                if snapshot.retired and snapshot.users == 0:
+                    snapshot.close()
 
     def rebuild(self, db: Database) -> None:
         """Re-index every active service and pathway (the index is a cache of the database)."""
