@@ -244,8 +244,11 @@ class SearchIndex:
                 except BaseException:
                     writer.cancel()
                     raise
-            # The documents and generation are unchanged: the current snapshot stays right;
-            # the next write's snapshot reads the merged segment.
+                # Same documents, same generation: a snapshot of the merged segments, opened
+                # here rather than by the next write (which finds what it replaces through it).
+                current = self._snapshot
+                if current is not None and not current.retired:
+                    self._swap(current.generation, current.terms)
         except Exception:
             log.exception("merging the search index's small segments failed; retried later")
         finally:
