@@ -137,3 +137,22 @@ def test_every_slip_ends_with_a_general_free_line_of_its_region(db):
         places = {loc.address.region for loc in store.list_locations(
             db, organization_id=line.organization.id) if loc.address}
         assert region is None or region in places, (pathway.need, region, line.organization.name)
+
+
+def test_absences_are_consistent(db):
+    """An absence ends after it starts, and its substitute is someone else, active, and not
+    away at the same time: otherwise a slip would send a person to an empty office."""
+    contacts = {c.id: c for c in store.list_contacts(db)}
+    checked = 0
+    for contact in contacts.values():
+        for absence in contact.absences:
+            checked += 1
+            who = f"{contact.given_name} {contact.family_name}"
+            assert absence.date_from <= absence.date_to, (who, absence)
+            substitute = contacts.get(absence.substitute_id)
+            assert substitute is not None and substitute.id != contact.id, (who, absence)
+            assert substitute.status == "active", (who, substitute.family_name)
+            for other in substitute.absences:
+                overlap = other.date_from <= absence.date_to and absence.date_from <= other.date_to
+                assert not overlap, (who, absence, substitute.family_name, other)
+    assert checked >= 20
