@@ -156,3 +156,20 @@ def test_absences_are_consistent(db):
                 overlap = other.date_from <= absence.date_to and absence.date_from <= other.date_to
                 assert not overlap, (who, absence, substitute.family_name, other)
     assert checked >= 20
+
+
+#: A bring item that says there is nothing to bring, in the seed's four languages: a step with
+#: nothing to bring has no list (the slip then prints none).
+NOTHING = re.compile(r"(?i)^(rien|aucun|niets|nothing|لا شيء)\b")
+
+
+def test_no_bring_list_says_bring_nothing_and_no_need_has_brackets():
+    for path in sorted((SEED / "pathways").glob("*.yaml")) + sorted(
+            (SEED / "translations").glob("*/*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if "steps" not in data:
+            continue  # an organisation's translation
+        for n, step in enumerate(data["steps"], start=1):
+            for item in step.get("bring") or []:
+                assert not NOTHING.match(item), (path.name, n, item)
+        assert not re.search(r"[()\[\]]", data.get("need") or ""), (path.name, data["need"])
