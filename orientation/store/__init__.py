@@ -20,6 +20,7 @@ Callers use the package as one namespace (``from orientation import store``;
 - ``limits``: the rate counters every worker shares;
 - ``flags``: directory-wide flags (sample data loaded) and imported source categories.
 - ``suggestions``: verification links e-mailed to organisations, suggested edits.
+- ``alerts``: the staff's saved searches, the digests e-mailed about them.
 """
 
 from __future__ import annotations
@@ -41,6 +42,18 @@ from .accounts import (
     live_api_key,
     revoke_api_key,
     update_user,
+)
+from .alerts import (
+    alert_mail_rows,
+    delete_saved_search,
+    insert_saved_search,
+    record_alert_mail,
+    saved_search_row,
+    saved_search_rows,
+    service_changes,
+    service_names,
+    services_changed_since,
+    update_saved_search,
 )
 from .audit import audit_origin, changes_since, generation, history, last_modified
 from .connection import connect, row_by_id, transaction
