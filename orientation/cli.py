@@ -488,13 +488,28 @@ def remind(db_path: Path, dry_run: bool, **settings):
     click.echo(f"{len(sent)} organisation(s) {'due' if dry_run else 'reminded'}")
 
 
+#: The digest needs the mail server and the site's address, not the reminders' periods.
+_ALERTS_SETTINGS = ("smtp_host", "smtp_port", "smtp_tls", "smtp_user", "smtp_password",
+                    "mail_from", "public_url")
+
+
+def _alerts_options(f):
+    for setting in reversed([s for s in SETTINGS if s.name in _ALERTS_SETTINGS]):
+        f = click.option(
+            "--" + setting.name.replace("_", "-"), setting.name,
+            default=str(setting.default), metavar=_METAVAR[type(setting.default)],
+            envvar=envvar(setting.name), show_default=setting.name != "smtp_password",
+            help=setting.help)(f)
+    return f
+
+
 @cli.command()
 @db_option
 @index_option
 @click.option("--send", is_flag=True,
               help="E-mail each worker who asked the changes since their last digest.")
 @click.option("--dry-run", is_flag=True, help="List who would get a digest, send nothing.")
-@_remind_options
+@_alerts_options
 def alerts(db_path: Path, index_dir: Path, send: bool, dry_run: bool, **settings):
     """E-mail the daily digest of the staff's saved searches (with --send).
 
