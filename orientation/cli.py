@@ -516,7 +516,8 @@ def alerts(db_path: Path, index_dir: Path, send: bool, dry_run: bool, **settings
     Run it once a day (a systemd timer, see docs/deploy.md): each worker who ticked "E-mail
     chaque jour" gets the changes since their last digest, in their language; nothing when
     nothing changed, and a change is never mailed twice."""
-    from . import alerts as saved, mail
+    from . import alerts as saved
+    from . import mail
     from .search import SearchIndex
 
     if not send and not dry_run:

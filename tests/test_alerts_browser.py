@@ -8,17 +8,17 @@ import re
 
 import msgspec
 import pytest
+from test_staff_browser import check_axe, log_in, page, site  # noqa: F401 (fixtures)
 
 from orientation import alerts, store, writes
 from orientation.access import Caller
 from orientation.models import Schedule
-from test_staff_browser import check_axe, log_in, page, site  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 
 
-def test_save_a_search_then_see_the_badge_after_a_change(page, site, live_server, db_path,
-                                                        screenshots):  # noqa: F811
+def test_save_a_search_then_see_the_badge_after_a_change(page, site, live_server, db_path,  # noqa: F811
+                                                        screenshots):
     log_in(page, site)
     page.goto(site.url + "/staff/search?need=aide-alimentaire")
     page.get_by_text("Enregistrer cette recherche").click()
