@@ -20,7 +20,8 @@ Callers use the package as one namespace (``from orientation import store``;
 - ``limits``: the rate counters every worker shares;
 - ``flags``: directory-wide flags (sample data loaded) and imported source categories.
 - ``suggestions``: verification links e-mailed to organisations, suggested edits;
-- ``capacity``: the latest capacity figure per service and unit ("3 places ce soir").
+- ``capacity``: the latest capacity figure per service and unit ("3 places ce soir");
+- ``alerts``: the staff's saved searches, the digests e-mailed about them.
 """
 
 from __future__ import annotations
@@ -52,6 +53,18 @@ from .capacity import (
     put_capacity,
     revoke_capacity_link,
     touch_capacity_link,
+)
+from .alerts import (
+    alert_mail_rows,
+    delete_saved_search,
+    insert_saved_search,
+    record_alert_mail,
+    saved_search_row,
+    saved_search_rows,
+    service_changes,
+    service_names,
+    services_changed_since,
+    update_saved_search,
 )
 from .audit import audit_origin, changes_since, generation, history, last_modified
 from .connection import connect, row_by_id, transaction

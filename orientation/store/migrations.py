@@ -357,3 +357,30 @@ def m091_service_capacities(db: Database) -> None:
         pk="id", not_null={"organization_id", "token_hash", "created_at", "expires_at"},
     )
     db["capacity_links"].create_index(["token_hash"], unique=True)
+
+
+@migrations()
+def m092_saved_searches(db: Database) -> None:
+    # A social worker's saved searches (orientation.alerts): a label of their own, the query
+    # and filters (directory criteria only, never a person), and where each one's alerts
+    # stand. ``seen_*``: the audit generation and the matching services when the worker last
+    # marked it seen; ``checked_*``: the unseen count for the badge, valid for one generation;
+    # ``mailed_*``: the same for the daily e-mail, so a change is never mailed twice.
+    db["saved_searches"].create(
+        {"id": str, "user_id": str, "name": str, "query": str, "filters": str, "email": str,
+         "created_at": str, "seen_generation": int, "seen_matches": str,
+         "checked_generation": int, "unseen": int, "mailed_generation": int,
+         "mailed_matches": str},
+        pk="id",
+        foreign_keys=[("user_id", "users", "id")],
+        not_null={"user_id", "name", "query", "filters", "created_at", "seen_generation",
+                  "seen_matches"},
+    )
+    db["saved_searches"].create_index(["user_id"])
+    # Each digest e-mail sent: to whom, when, which searches and up to which generation (the
+    # content itself is only directory facts and is not kept).
+    db["alert_mails"].create(
+        {"id": int, "user_id": str, "email": str, "sent_at": str, "searches": str,
+         "changes": int, "generation": int},
+        pk="id", not_null={"user_id", "email", "sent_at", "changes", "generation"},
+    )
