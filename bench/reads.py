@@ -1,0 +1,139 @@
+"""Where an uncached read spends its time: per request, SQL statements and a profile. Prints,
+asserts nothing.
+
+    python -m bench.reads [--large 10000] [--repeat 30] [--rows search,api,hsds] [--top 18]
+
+For each dataset (the seed; with ``--large N`` also the seed plus N generated services, built
+by ``bench.load.build``) the app runs in-process behind Litestar's test client. Each row is
+requested once to warm it, then ``--repeat`` times: the wall time per request, the number of
+SQL statements per request (a ``sqlite3`` trace callback on every connection the process
+opens, installed here, not in the product), and a cProfile of the two threads a request
+runs on: the handler's worker thread (reads, search, building the answer) and the event-loop
+thread (routing, templates, encoding). Only the bench process is patched, never the code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import sqlite3
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+#: Every statement of every connection opened after ``install_trace()``: (thread-free) counter.
+STATEMENTS: list[str] = []
+ROWS = {"search": "/search?q=loyer", "api": "/api/v1/services?q=loyer",
+        "hsds": "/hsds/services?per_page=50"}
+
+
+def install_trace() -> None:
+    """Count the statements of every SQLite connection opened from now on."""
+    original = sqlite3.connect
+
+    def connect(*args, **kwargs):
+        conn = original(*args, **kwargs)
+        conn.set_trace_callback(STATEMENTS.append)
+        return conn
+
+    sqlite3.connect = connect
+
+
+def install_profiler(profile: cProfile.Profile) -> None:
+    """Profile every sync handler (and sync dependency) on its worker thread."""
+    import litestar.utils.sync as lsync
+
+    original = lsync.sync_to_thread
+
+    async def profiled(fn, *args, **kwargs):
+        def run(*a, **k):
+            profile.enable()
+            try:
+                return fn(*a, **k)
+            finally:
+                profile.disable()
+        return await original(run, *args, **kwargs)
+
+    lsync.sync_to_thread = profiled
+
+
+def _top(profile: cProfile.Profile, count: int, requests: int) -> str:
+    out = io.StringIO()
+    stats = pstats.Stats(profile, stream=out)
+    stats.sort_stats("cumulative").print_stats(count)
+    text = out.getvalue()
+    start = text.find("   ncalls")
+    return (f"  (totals over {requests} requests)\n" + text[start:]) if start >= 0 else text
+
+
+def run(folder: Path, rows: list[str], repeat: int, top: int) -> None:
+    from litestar.testing import TestClient
+
+    from api.app import create_app
+
+    app = create_app(folder / "orientation.db", folder / "index",
+                     settings={"rate_limit": 0})
+    with TestClient(app, base_url="http://localhost") as client:
+        for key in rows:
+            url = ROWS[key]
+            for _ in range(2):
+                assert client.get(url).status_code == 200  # warm; a failure is no figure
+            STATEMENTS.clear()
+            client.get(url)
+            one = list(STATEMENTS)
+            worker, loop = cProfile.Profile(), cProfile.Profile()
+            install_profiler(worker)
+            times = []
+            client.blocking_portal.call(loop.enable)
+            for _ in range(repeat):
+                started = time.perf_counter()
+                client.get(url)
+                times.append(time.perf_counter() - started)
+            client.blocking_portal.call(loop.disable)
+            import litestar.utils.sync as lsync
+            import litestar.concurrency as conc
+            lsync.sync_to_thread = conc.sync_to_thread
+            kinds: dict[str, int] = {}
+            for sql in one:
+                head = " ".join(sql.split()[:4])
+                kinds[head] = kinds.get(head, 0) + 1
+            print(f"\n### {url}\n")
+            print(f"wall per request (profiled, in-process): p50 "
+                  f"{statistics.median(times) * 1000:.1f} ms")
+            print(f"SQL statements per request: {len(one)}")
+            for head, n in sorted(kinds.items(), key=lambda kv: -kv[1])[:8]:
+                print(f"  {n:4d}  {head}…")
+            print("\nworker thread (handler):")
+            print(_top(worker, top, repeat))
+            print("event-loop thread (routing, rendering, encoding):")
+            print(_top(loop, max(8, top // 2), repeat))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.reads", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--large", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--top", type=int, default=18)
+    parser.add_argument("--rows", default=",".join(ROWS))
+    parser.add_argument("--no-seed", action="store_true", help="only the large dataset")
+    args = parser.parse_args(argv)
+    from bench.load import build
+
+    install_trace()
+    rows = args.rows.split(",")
+    with tempfile.TemporaryDirectory(prefix="orientation-reads-") as tmp:
+        datasets = ([] if args.no_seed else [("seed", 0)]) + (
+            [(f"seed + {args.large} services", args.large)] if args.large else [])
+        for name, large in datasets:
+            print(f"\n## {name}")
+            folder = Path(tmp) / f"data-{large}"
+            build(folder, large)
+            run(folder, rows, args.repeat, args.top)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
