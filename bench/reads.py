@@ -18,6 +18,7 @@ import argparse
 import cProfile
 import io
 import pstats
+import shutil
 import sqlite3
 import statistics
 import tempfile
@@ -120,11 +121,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--top", type=int, default=18)
     parser.add_argument("--rows", default=",".join(ROWS))
     parser.add_argument("--no-seed", action="store_true", help="only the large dataset")
+    parser.add_argument("--folder", type=Path,
+                        help="a dataset built before by bench.load.build (copied, not changed)")
     args = parser.parse_args(argv)
     from bench.load import build
 
     install_trace()
     rows = args.rows.split(",")
+    if args.folder:
+        with tempfile.TemporaryDirectory(prefix="orientation-reads-") as tmp:
+            shutil.copytree(args.folder, Path(tmp) / "data")
+            run(Path(tmp) / "data", rows, args.repeat, args.top)
+        return
     with tempfile.TemporaryDirectory(prefix="orientation-reads-") as tmp:
         datasets = ([] if args.no_seed else [("seed", 0)]) + (
             [(f"seed + {args.large} services", args.large)] if args.large else [])

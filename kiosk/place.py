@@ -22,7 +22,6 @@ from sqlite_utils import Database
 from orientation import communes, store
 from orientation.slip import Slip
 from orientation.competence import competent
-from orientation.errors import NotFound
 
 COOKIE = "commune"
 #: The cookie holds a commune's slug (ASCII: "court-saint-etienne").
@@ -69,26 +68,35 @@ class Placed(msgspec.Struct, kw_only=True):
     hit: Any
     elsewhere: str | None  # the slug of its region, when not the person's
     outside: bool  # for residents only, and the person's commune is not among them
+    #: The hit's service or pathway as read to place it, so a card need not read it again.
+    record: Any = None
 
 
 def placed(db: Database, hits, home: str) -> list[Placed]:
     """Each hit with its region (when not ``home``'s) and whether a person of ``home`` may use
-    it; hits deleted since the index looked are dropped."""
+    it; hits deleted since the index looked are dropped. Every hit is read, in a few
+    statements for all of them (``store.get_services``), not a few per hit."""
+    hits = list(hits)
     region = communes.region(home)
+    pathways = store.get_pathways(db, [h.id for h in hits if h.kind == "pathway"])
+    services = store.get_services(db, [h.id for h in hits if h.kind != "pathway"])
     found = []
     for hit in hits:
-        try:
-            if hit.kind == "pathway":
-                declared = store.get_pathway(db, hit.id).region
-                regions = {"bruxelles", "brabant-wallon"} if declared == "both" else {declared}
-                outside = False
-            else:
-                regions = {communes.region(c) for c in hit.communes} - {None}
-                outside = not competent(store.get_service(db, hit.id), home)
-        except NotFound:
-            continue
+        if hit.kind == "pathway":
+            record = pathways.get(hit.id)
+            if record is None:
+                continue
+            declared = record.region
+            regions = {"bruxelles", "brabant-wallon"} if declared == "both" else {declared}
+            outside = False
+        else:
+            record = services.get(hit.id)
+            if record is None:
+                continue
+            regions = {communes.region(c) for c in hit.communes} - {None}
+            outside = not competent(record, home)
         other = sorted(regions)[0] if region and regions and region not in regions else None
-        found.append(Placed(hit=hit, elsewhere=other, outside=outside))
+        found.append(Placed(hit=hit, elsewhere=other, outside=outside, record=record))
     return found
 
 

@@ -46,7 +46,7 @@ from orientation import slip as slips
 from orientation.competence import localize
 from orientation.access import ANONYMOUS, view
 from orientation.errors import InvalidData, NotFound, OrientationError, describe
-from orientation.models import Pathway, Service
+from orientation.models import Location, Organization, Pathway, Service
 from orientation.search import Filters, SearchIndex
 from orientation.settings import Settings
 
@@ -172,8 +172,15 @@ def _kiosk(request: Request, db: DB) -> Kiosk:
 
 
 def service_card(db: DB, service: Service, kiosk: Kiosk, lang: str,
-                 pictograms: dict[str, str]) -> Card:
-    places = [view(store.get_location(db, i), ANONYMOUS) for i in service.location_ids]
+                 pictograms: dict[str, str], *, locations: dict[str, Location] | None = None,
+                 organizations: dict[str, Organization] | None = None) -> Card:
+    """A service's card; ``locations`` and ``organizations`` read beforehand for a whole page
+    (``_cards``), else read here."""
+    if locations is None:
+        locations = store.get_locations(db, service.location_ids)
+    if organizations is None:
+        organizations = store.get_organizations(db, [service.organization_id])
+    places = [view(locations[i], ANONYMOUS) for i in service.location_ids if i in locations]
     location, distance = geo.nearest(places, kiosk.origin)
     town = None
     if location is not None and location.address is not None:
@@ -185,7 +192,7 @@ def service_card(db: DB, service: Service, kiosk: Kiosk, lang: str,
     title, title_lang = service.texts("name", lang)
     return Card(
         kind="service", id=service.id, title=title, title_lang=title_lang,
-        organization=store.get_organization(db, service.organization_id).name,
+        organization=organizations[service.organization_id].name,
         place=town, when=slips.when(service, kiosk.at, lang), open_now=open_now,
         walk_in=bool(walk_in_rows), free=service.access.cost_free,
         near=town in kiosk.near if town else False, distance_km=distance,
@@ -207,8 +214,20 @@ def rank(cards: list[Card]) -> list[Card]:
                                         c.distance_km is None, c.distance_km or 0, c.title))
 
 
+#: (database file, generation) -> need id -> pictogram: every card page shows them, and
+#: reading the taxonomy again cost more than a search on the seed.
+_PICTOGRAMS: dict[tuple[str, int], dict[str, str]] = {}
+
+
 def _pictograms(db: DB) -> dict[str, str]:
-    return {t.id: t.pictogram for t in store.list_terms(db) if t.pictogram}
+    key = store.snapshot(db)
+    if not key[0]:  # an in-memory database: nothing to keep it under
+        return {t.id: t.pictogram for t in store.list_terms(db) if t.pictogram}
+    if key not in _PICTOGRAMS:
+        if len(_PICTOGRAMS) >= 64:
+            _PICTOGRAMS.clear()
+        _PICTOGRAMS[key] = {t.id: t.pictogram for t in store.list_terms(db) if t.pictogram}
+    return _PICTOGRAMS[key]
 
 
 def _paged(items: list, page: int) -> tuple[list, int, int]:
@@ -228,16 +247,28 @@ def home(request: HTMXRequest, db: DB) -> Template:
 
 def _cards(db: DB, placed: list[place.Placed], kiosk: Kiosk, lang: str,
            pictograms: dict[str, str]) -> list[Card]:
+    """The cards of placed hits, with every record they show read once for all of them."""
+    pathways = store.get_pathways(db, [p.hit.id for p in placed
+                                       if p.hit.kind == "pathway" and p.record is None])
+    services = store.get_services(db, [p.hit.id for p in placed
+                                       if p.hit.kind != "pathway" and p.record is None])
+    records = {p.hit.id: p.record for p in placed if p.record is not None}
+    records |= pathways | services
+    shown = [view(r, ANONYMOUS) if isinstance(r, Service) else r for r in records.values()]
+    records = {r.id: r for r in shown}
+    kept = [r for r in shown if isinstance(r, Service)]
+    locations = store.get_locations(db, [i for s in kept for i in s.location_ids])
+    organizations = store.get_organizations(db, [s.organization_id for s in kept])
     cards = []
     for p in placed:
-        try:
-            if p.hit.kind == "pathway":
-                card = pathway_card(store.get_pathway(db, p.hit.id), lang, pictograms)
-            else:
-                service = view(store.get_service(db, p.hit.id), ANONYMOUS)
-                card = service_card(db, service, kiosk, lang, pictograms)
-        except NotFound:
+        record = records.get(p.hit.id)
+        if record is None:
             continue  # deleted since the index looked
+        if p.hit.kind == "pathway":
+            card = pathway_card(record, lang, pictograms)
+        else:
+            card = service_card(db, record, kiosk, lang, pictograms, locations=locations,
+                                organizations=organizations)
         card.elsewhere, card.outside = p.elsewhere, p.outside
         cards.append(card)
     return cards

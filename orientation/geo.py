@@ -32,8 +32,27 @@ def distance_km(a: Point, b: Point) -> float:
     return 6371.0 * 2 * math.asin(math.sqrt(h))
 
 
+#: (database file, generation, commune) -> its point: finding it reads every location, and
+#: every kiosk page asks for the kiosk's commune. Any write moves the generation, so a kept
+#: point is never stale; the few keys a process sees are dropped wholesale past a bound.
+_POINTS: dict[tuple[str, int, str], Point | None] = {}
+_POINTS_KEPT = 256
+
+
 def locate_commune(db: Database, commune: str) -> Point | None:
     """The mean position of the directory's locations in a commune (None when it has none)."""
+    file, generation = store.snapshot(db)
+    if not file:  # an in-memory database has no name to keep it under
+        return _locate(db, commune)
+    key = (file, generation, commune)
+    if key not in _POINTS:
+        if len(_POINTS) >= _POINTS_KEPT:
+            _POINTS.clear()
+        _POINTS[key] = _locate(db, commune)
+    return _POINTS[key]
+
+
+def _locate(db: Database, commune: str) -> Point | None:
     wanted = communes.commune(commune)
     found = [
         loc for loc in store.list_locations(db)

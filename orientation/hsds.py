@@ -386,12 +386,14 @@ def service_full(db: Database, s: Service, *, caller: Caller = ANONYMOUS,
 
 
 def service_at_location(db: Database, s: Service, loc: Location, *, caller: Caller = ANONYMOUS,
-                        nested: bool = True, full: bool = False) -> dict[str, Any]:
+                        nested: bool = True, full: bool = False,
+                        org: Organization | None = None) -> dict[str, Any]:
+    """``org``: the service's organisation when the caller read it already (a listing)."""
     data: dict[str, Any] = {"id": store.service_at_location_id(s.id, loc.id),
                             "service_id": s.id, "location_id": loc.id}
     data["location"] = location(loc, caller=caller)
     if nested:
-        data["service"] = service(s, org=store.get_organization(db, s.organization_id))
+        data["service"] = service(s, org=org or store.get_organization(db, s.organization_id))
     if full:
         sal = data["id"]
         data["schedules"] = [schedule(r, service_id=s.id, service_at_location_id=sal)
@@ -418,7 +420,8 @@ def iter_services(db: Database, services: Iterable[Service], *, full: bool = Fal
     """HSDS dicts for many services, fetching organisations and dates once."""
     services = list(services)
     modified = store.last_modified(db, "service", [s.id for s in services]) if services else {}
-    orgs: dict[str, Organization] = {}
+    orgs = {} if minimal or full else store.get_organizations(
+        db, [s.organization_id for s in services])
     today = hours.now().date()
     for s in services:
         if minimal:
@@ -427,7 +430,7 @@ def iter_services(db: Database, services: Iterable[Service], *, full: bool = Fal
         elif full:
             yield service_full(db, s, caller=caller)
         else:
-            if s.organization_id not in orgs:
+            if s.organization_id not in orgs:  # written since the page was read
                 orgs[s.organization_id] = store.get_organization(db, s.organization_id)
             yield service(s, org=orgs[s.organization_id], modified=modified.get(s.id),
                           today=today)

@@ -46,6 +46,7 @@ from .audit import audit_origin, changes_since, generation, history, last_modifi
 from .connection import connect, row_by_id, transaction
 from .directory import (
     ENTITIES,
+    count_services,
     counts,
     exists,
     get,

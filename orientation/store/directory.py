@@ -372,11 +372,9 @@ def locations_by_service(db: Database) -> dict[str, list[str]]:
                               "order by service_id, position")
 
 
-def service_ids(db: Database, *, status: str | None = "active",
-                organization_id: str | None = None, term_ids: Iterable[str] | None = None,
-                modified_after: str | None = None) -> list[str]:
-    """Ids of the services that match, in name order, without loading the services (a
-    listing then loads only the page it shows). ``term_ids``: any of these needs."""
+def _service_filter(status: str | None, organization_id: str | None,
+                    term_ids: Iterable[str] | None, modified_after: str | None
+                    ) -> tuple[str, list[Any]]:
     clauses, params = [], []
     if status is not None:
         clauses.append("s.status = ?")
@@ -393,8 +391,30 @@ def service_ids(db: Database, *, status: str | None = "active",
         clauses.append("s.id in (select entity_id from audit where entity = 'service' "
                        "group by entity_id having max(at) >= ?)")
         params.append(modified_after)
-    clause = (" where " + " and ".join(clauses)) if clauses else ""
-    return ids(db, f"select s.id from services s{clause} order by s.name, s.id", params)
+    return (" where " + " and ".join(clauses)) if clauses else "", params
+
+
+def service_ids(db: Database, *, status: str | None = "active",
+                organization_id: str | None = None, term_ids: Iterable[str] | None = None,
+                modified_after: str | None = None, limit: int | None = None,
+                offset: int = 0) -> list[str]:
+    """Ids of the services that match, in name order, without loading the services (a
+    listing then loads only the page it shows). ``term_ids``: any of these needs;
+    ``limit``/``offset``: only that page of them (``count_services`` gives the total)."""
+    clause, params = _service_filter(status, organization_id, term_ids, modified_after)
+    page = ""
+    if limit is not None:
+        page = " limit ? offset ?"
+        params += [limit, offset]
+    return ids(db, f"select s.id from services s{clause} order by s.name, s.id{page}", params)
+
+
+def count_services(db: Database, *, status: str | None = "active",
+                   organization_id: str | None = None, term_ids: Iterable[str] | None = None,
+                   modified_after: str | None = None) -> int:
+    """How many ids ``service_ids`` gives for the same filters."""
+    clause, params = _service_filter(status, organization_id, term_ids, modified_after)
+    return db.execute(f"select count(*) from services s{clause}", params).fetchone()[0]
 
 
 def stale_records(db: Database, *, before: dt.date,
