@@ -68,18 +68,20 @@ class Placed(msgspec.Struct, kw_only=True):
     hit: Any
     elsewhere: str | None  # the slug of its region, when not the person's
     outside: bool  # for residents only, and the person's commune is not among them
-    #: The hit's service or pathway as read to place it, so a card need not read it again.
+    #: The hit's pathway as read to place it, so its card need not read it again (services
+    #: are placed from ``store.services_reach`` and read whole only for the cards shown).
     record: Any = None
 
 
 def placed(db: Database, hits, home: str) -> list[Placed]:
     """Each hit with its region (when not ``home``'s) and whether a person of ``home`` may use
     it; hits deleted since the index looked are dropped. Every hit is read, in a few
-    statements for all of them (``store.get_services``), not a few per hit."""
+    statements for all of them, not a few per hit."""
     hits = list(hits)
     region = communes.region(home)
     pathways = store.get_pathways(db, [h.id for h in hits if h.kind == "pathway"])
-    services = store.get_services(db, [h.id for h in hits if h.kind != "pathway"])
+    # Whom each service serves, not whole records: the cards read the few they show.
+    reach = store.services_reach(db, [h.id for h in hits if h.kind != "pathway"])
     found = []
     for hit in hits:
         if hit.kind == "pathway":
@@ -90,11 +92,12 @@ def placed(db: Database, hits, home: str) -> list[Placed]:
             regions = {"bruxelles", "brabant-wallon"} if declared == "both" else {declared}
             outside = False
         else:
-            record = services.get(hit.id)
-            if record is None:
+            serves = reach.get(hit.id)
+            if serves is None:
                 continue
+            record = None
             regions = {communes.region(c) for c in hit.communes} - {None}
-            outside = not competent(record, home)
+            outside = not competent(serves, home)
         other = sorted(regions)[0] if region and regions and region not in regions else None
         found.append(Placed(hit=hit, elsewhere=other, outside=outside, record=record))
     return found

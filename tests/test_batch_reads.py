@@ -26,6 +26,17 @@ def test_get_services_is_get_service_for_every_seed_service(db):
             msgspec.to_builtins(store.get_service(db, service_id))
 
 
+def test_services_reach_is_the_access_and_areas_of_each_service(db):
+    ids = store.service_ids(db, status=None)
+    reach = store.services_reach(db, ids)
+    assert list(reach) == ids
+    assert any(r.access.residents_only for r in reach.values())
+    assert any(r.areas for r in reach.values())
+    for service in store.get_services(db, ids).values():
+        assert msgspec.to_builtins(reach[service.id]) == msgspec.to_builtins(
+            {"id": service.id, "access": service.access, "areas": service.areas})
+
+
 @pytest.mark.parametrize("entity, many", [
     ("organization", store.get_organizations), ("location", store.get_locations),
     ("contact", store.get_contacts), ("taxonomy_term", store.get_terms),

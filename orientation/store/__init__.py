@@ -79,7 +79,9 @@ from .directory import (
     service_at_location_link,
     service_ids,
     services_at_location,
+    Reach,
     services_for_contact,
+    services_reach,
     snapshot,
     stale_records,
 )
