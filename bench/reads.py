@@ -2,6 +2,7 @@
 asserts nothing.
 
     python -m bench.reads [--large 10000] [--repeat 30] [--rows search,api,hsds] [--top 18]
+                          [--no-profile] [--folder DATASET]
 
 For each dataset (the seed; with ``--large N`` also the seed plus N generated services, built
 by ``bench.load.build``) the app runs in-process behind Litestar's test client. Each row is
@@ -90,33 +91,44 @@ def run(folder: Path, rows: list[str], repeat: int, top: int) -> None:
             STATEMENTS.clear()
             client.get(url)
             one = list(STATEMENTS)
-            worker, loop = cProfile.Profile(), cProfile.Profile()
-            install_profiler(worker)
-            times = []
-            client.blocking_portal.call(loop.enable)
+            # Unprofiled first: wall and CPU time of the whole process per request. CPU time
+            # stays steady on a shared machine where wall time carries other processes' load.
+            walls, cpu_started = [], time.process_time()
             for _ in range(repeat):
                 started = time.perf_counter()
                 client.get(url)
-                times.append(time.perf_counter() - started)
-            client.blocking_portal.call(loop.disable)
-            import litestar.utils.sync as lsync
-            import litestar.concurrency as conc
-            lsync.sync_to_thread = conc.sync_to_thread
+                walls.append(time.perf_counter() - started)
+            cpu = (time.process_time() - cpu_started) / repeat
             kinds: dict[str, int] = {}
             for sql in one:
                 head = " ".join(sql.split()[:4])
                 kinds[head] = kinds.get(head, 0) + 1
             print(f"\n### {url}\n")
-            print(f"wall per request (profiled, in-process): p50 "
-                  f"{statistics.median(times) * 1000:.1f} ms")
+            print(f"per request, in-process, unprofiled: wall p50 "
+                  f"{statistics.median(walls) * 1000:.1f} ms, CPU {cpu * 1000:.1f} ms")
             print(f"SQL statements per request: {len(one)}")
             for head, n in sorted(kinds.items(), key=lambda kv: -kv[1])[:8]:
                 print(f"  {n:4d}  {head}…")
-            print("\nworker thread (handler):")
-            print(_top(worker, top, repeat))
-            # By own time: the loop thread mostly waits (epoll) for the worker thread.
-            print("event-loop thread (routing, rendering, encoding), by own time:")
-            print(_top(loop, top, repeat, "tottime"))
+            if top:
+                profile(client, url, repeat, top)
+
+
+def profile(client, url: str, repeat: int, top: int) -> None:
+    import litestar.concurrency as concurrency
+    import litestar.utils.sync as lsync
+
+    worker, loop = cProfile.Profile(), cProfile.Profile()
+    install_profiler(worker)
+    client.blocking_portal.call(loop.enable)
+    for _ in range(repeat):
+        client.get(url)
+    client.blocking_portal.call(loop.disable)
+    lsync.sync_to_thread = concurrency.sync_to_thread
+    print("\nworker thread (handler), profiled:")
+    print(_top(worker, top, repeat))
+    # By own time: the loop thread mostly waits (epoll) for the worker thread.
+    print("event-loop thread (routing, rendering, encoding), by own time:")
+    print(_top(loop, top, repeat, "tottime"))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -124,6 +136,8 @@ def main(argv: list[str] | None = None) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--large", type=int, default=0)
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--no-profile", action="store_true",
+                        help="only the timings and statement counts")
     parser.add_argument("--top", type=int, default=18)
     parser.add_argument("--rows", default=",".join(ROWS))
     parser.add_argument("--no-seed", action="store_true", help="only the large dataset")
@@ -134,10 +148,11 @@ def main(argv: list[str] | None = None) -> None:
 
     install_trace()
     rows = args.rows.split(",")
+    top = 0 if args.no_profile else args.top
     if args.folder:
         with tempfile.TemporaryDirectory(prefix="orientation-reads-") as tmp:
             shutil.copytree(args.folder, Path(tmp) / "data")
-            run(Path(tmp) / "data", rows, args.repeat, args.top)
+            run(Path(tmp) / "data", rows, args.repeat, top)
         return
     with tempfile.TemporaryDirectory(prefix="orientation-reads-") as tmp:
         datasets = ([] if args.no_seed else [("seed", 0)]) + (
@@ -146,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"\n## {name}")
             folder = Path(tmp) / f"data-{large}"
             build(folder, large)
-            run(folder, rows, args.repeat, args.top)
+            run(folder, rows, args.repeat, top)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -50,7 +50,7 @@ from orientation.models import Location, Organization, Pathway, Service
 from orientation.search import Filters, SearchIndex
 from orientation.settings import Settings
 
-from . import i18n, place
+from . import facts, i18n, place
 from .guards import post_guard
 from .slips import slip_context, slip_document
 
@@ -161,6 +161,8 @@ class Kiosk(msgspec.Struct, kw_only=True):
     #: Whose services come first: the person's commune once given, else the kiosk's.
     home: str
     region: str | None
+    #: (database file, generation): what per-process caches of directory facts key on.
+    snapshot: tuple[str, int] = ("", 0)
 
 
 def _kiosk(request: Request, db: DB) -> Kiosk:
@@ -168,7 +170,7 @@ def _kiosk(request: Request, db: DB) -> Kiosk:
     home = place.person_commune(request) or communes.commune(commune) or commune
     return Kiosk(commune=commune, near=communes.near(commune),
                  origin=geo.locate_commune(db, commune), at=hours.now(), home=home,
-                 region=communes.region(home))
+                 region=communes.region(home), snapshot=store.snapshot(db))
 
 
 def service_card(db: DB, service: Service, kiosk: Kiosk, lang: str,
@@ -186,15 +188,14 @@ def service_card(db: DB, service: Service, kiosk: Kiosk, lang: str,
     if location is not None and location.address is not None:
         town = communes.commune(location.address.city, location.address.postal_code) \
             or location.address.city
-    walk_in_rows = [s for s in service.schedules if s.attending_type == "walk_in"]
-    open_now = hours.is_open(walk_in_rows, kiosk.at, closures=service.closures,
-                             open_on_public_holidays=service.open_on_public_holidays)
+    open_now, when = facts.status(service, kiosk.at, kiosk.snapshot, lang)
     title, title_lang = service.texts("name", lang)
     return Card(
         kind="service", id=service.id, title=title, title_lang=title_lang,
         organization=organizations[service.organization_id].name,
-        place=town, when=slips.when(service, kiosk.at, lang), open_now=open_now,
-        walk_in=bool(walk_in_rows), free=service.access.cost_free,
+        place=town, when=when, open_now=open_now,
+        walk_in=any(s.attending_type == "walk_in" for s in service.schedules),
+        free=service.access.cost_free,
         near=town in kiosk.near if town else False, distance_km=distance,
         pictogram=next((pictograms[n] for n in service.needs if n in pictograms), None),
     )
@@ -214,20 +215,8 @@ def rank(cards: list[Card]) -> list[Card]:
                                         c.distance_km is None, c.distance_km or 0, c.title))
 
 
-#: (database file, generation) -> need id -> pictogram: every card page shows them, and
-#: reading the taxonomy again cost more than a search on the seed.
-_PICTOGRAMS: dict[tuple[str, int], dict[str, str]] = {}
-
-
 def _pictograms(db: DB) -> dict[str, str]:
-    key = store.snapshot(db)
-    if not key[0]:  # an in-memory database: nothing to keep it under
-        return {t.id: t.pictogram for t in store.list_terms(db) if t.pictogram}
-    if key not in _PICTOGRAMS:
-        if len(_PICTOGRAMS) >= 64:
-            _PICTOGRAMS.clear()
-        _PICTOGRAMS[key] = {t.id: t.pictogram for t in store.list_terms(db) if t.pictogram}
-    return _PICTOGRAMS[key]
+    return facts.pictograms(db)
 
 
 def _paged(items: list, page: int) -> tuple[list, int, int]:

@@ -3,6 +3,7 @@ and a result page costs a number of SQL statements that does not grow with its h
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 import uuid
 
@@ -11,7 +12,7 @@ import pytest
 from litestar.testing import TestClient
 
 from api.app import create_app
-from orientation import store
+from orientation import hours, store
 
 from conftest import TEST_HOST, local_settings
 
@@ -124,3 +125,37 @@ def test_statements_of_a_result_page_do_not_grow_with_its_hits(counted):
     for url in (narrow, wide):
         assert '/service/' in client.get(url).text
     assert statements.count(client, narrow) == statements.count(client, wide)
+
+
+def test_per_minute_computes_once_per_key_and_minute():
+    kept = hours.PerMinute(size=3)
+    at = dt.datetime(2026, 3, 2, 9, 0, 5, tzinfo=hours.TZ)
+    calls: list[str] = []
+
+    def value(name: str):
+        return lambda: calls.append(name) or f"{name}@{len(calls)}"
+
+    assert kept.get("a", at, value("a")) == "a@1"
+    assert kept.get("a", at.replace(second=59), value("a")) == "a@1"  # same minute: kept
+    assert kept.get("b", at, value("b")) == "b@2"
+    later = at + dt.timedelta(minutes=1)
+    assert kept.get("a", later, value("a")) == "a@3"  # a new minute: computed again
+    # A late request of the minute before is answered, not kept over the current minute's.
+    assert kept.get("a", at, value("a")) == "a@4"
+    assert kept.get("a", later, value("a")) == "a@3"
+    for name in "cde":  # past ``size`` values the cache starts again, never grows
+        kept.get(name, later, value(name))
+    assert len(calls) == 7 and kept.get("a", later, value("a")) == "a@8"
+
+
+def test_the_kiosk_commune_point_follows_a_write(db):
+    from orientation import geo
+
+    before = geo.locate_commune(db, "Ixelles")
+    assert before is not None and geo.locate_commune(db, "Ixelles") == before
+    place = next(loc for loc in store.list_locations(db) if loc.address
+                 and loc.address.city == "Ixelles" and loc.latitude is not None)
+    moved = msgspec.structs.replace(place, latitude=place.latitude + 0.5)
+    store.save(db, moved, actor="test")
+    after = geo.locate_commune(db, "Ixelles")
+    assert after is not None and after.latitude > before.latitude
