@@ -12,6 +12,7 @@ service for residents only that is not for the person's commune goes below, labe
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from urllib.parse import urlencode
 
@@ -73,6 +74,11 @@ class Placed(msgspec.Struct, kw_only=True):
     record: Any = None
 
 
+#: A commune's region, kept: every hit names its communes and a search places up to a hundred
+#: hits, each lookup folding the name's accents again (a pure function of a fixed list).
+_region = functools.lru_cache(maxsize=1024)(communes.region)
+
+
 def placed(db: Database, hits, home: str) -> list[Placed]:
     """Each hit with its region (when not ``home``'s) and whether a person of ``home`` may use
     it; hits deleted since the index looked are dropped. Every hit is read, in a few
@@ -96,7 +102,7 @@ def placed(db: Database, hits, home: str) -> list[Placed]:
             if serves is None:
                 continue
             record = None
-            regions = {communes.region(c) for c in hit.communes} - {None}
+            regions = {_region(c) for c in hit.communes} - {None}
             outside = not competent(serves, home)
         other = sorted(regions)[0] if region and regions and region not in regions else None
         found.append(Placed(hit=hit, elsewhere=other, outside=outside, record=record))
