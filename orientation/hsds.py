@@ -323,8 +323,10 @@ def _alert(service: Service, today: dt.date) -> str | None:
 
 
 def service(s: Service, *, org: Organization | None = None, modified: str | None = None,
-            today: dt.date | None = None) -> dict[str, Any]:
-    """The one-to-one fields of a service (the HSDS list shape), with its organisation."""
+            today: dt.date | None = None,
+            org_data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The one-to-one fields of a service (the HSDS list shape), with its organisation
+    (``org_data``: its HSDS dict made once for a page, copied here)."""
     today = today or hours.now().date()
     eligibility = " ".join(x for x in (s.access.audience, s.access.eligibility) if x)
     data = _clean({
@@ -338,7 +340,9 @@ def service(s: Service, *, org: Organization | None = None, modified: str | None
         "be_access": msgspec.to_builtins(s.access),
         "be_digital": msgspec.to_builtins(s.digital),
     })
-    if org is not None:
+    if org_data is not None:
+        data["organization"] = dict(org_data)
+    elif org is not None:
         data["organization"] = organization(org)
     return data
 
@@ -422,6 +426,7 @@ def iter_services(db: Database, services: Iterable[Service], *, full: bool = Fal
     modified = store.last_modified(db, "service", [s.id for s in services]) if services else {}
     orgs = {} if minimal or full else store.get_organizations(
         db, [s.organization_id for s in services])
+    org_data: dict[str, dict[str, Any]] = {}
     today = hours.now().date()
     for s in services:
         if minimal:
@@ -432,5 +437,7 @@ def iter_services(db: Database, services: Iterable[Service], *, full: bool = Fal
         else:
             if s.organization_id not in orgs:  # written since the page was read
                 orgs[s.organization_id] = store.get_organization(db, s.organization_id)
-            yield service(s, org=orgs[s.organization_id], modified=modified.get(s.id),
-                          today=today)
+            if s.organization_id not in org_data:  # the same for every service of an org
+                org_data[s.organization_id] = organization(orgs[s.organization_id])
+            yield service(s, modified=modified.get(s.id), today=today,
+                          org_data=org_data[s.organization_id])
