@@ -30,11 +30,15 @@ def pictograms(db: Database) -> dict[str, str]:
     key = store.snapshot(db)
     if not key[0]:  # an in-memory database: nothing to keep it under
         return {t.id: t.pictogram for t in store.list_terms(db) if t.pictogram}
-    if key not in _PICTOGRAMS:
-        if len(_PICTOGRAMS) >= 64:
-            _PICTOGRAMS.clear()
-        _PICTOGRAMS[key] = {t.id: t.pictogram for t in store.list_terms(db) if t.pictogram}
-    return _PICTOGRAMS[key]
+    try:
+        return _PICTOGRAMS[key]
+    except KeyError:
+        pass
+    found = {t.id: t.pictogram for t in store.list_terms(db) if t.pictogram}
+    if len(_PICTOGRAMS) >= 64:  # another thread may clear it too: harmless
+        _PICTOGRAMS.clear()
+    _PICTOGRAMS[key] = found
+    return found
 
 
 def status(service: Service, at: dt.datetime, snapshot: tuple[str, int],

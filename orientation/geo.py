@@ -45,11 +45,15 @@ def locate_commune(db: Database, commune: str) -> Point | None:
     if not file:  # an in-memory database has no name to keep it under
         return _locate(db, commune)
     key = (file, generation, commune)
-    if key not in _POINTS:
-        if len(_POINTS) >= _POINTS_KEPT:
-            _POINTS.clear()
-        _POINTS[key] = _locate(db, commune)
-    return _POINTS[key]
+    try:
+        return _POINTS[key]
+    except KeyError:
+        pass
+    point = _locate(db, commune)
+    if len(_POINTS) >= _POINTS_KEPT:  # another thread may clear it too: harmless
+        _POINTS.clear()
+    _POINTS[key] = point
+    return point
 
 
 def _locate(db: Database, commune: str) -> Point | None:
