@@ -70,15 +70,22 @@ from .audit import audit_origin, changes_since, generation, history, last_modifi
 from .connection import connect, row_by_id, transaction
 from .directory import (
     ENTITIES,
+    count_services,
     counts,
     exists,
     get,
     get_contact,
+    get_contacts,
     get_location,
+    get_locations,
     get_organization,
+    get_organizations,
     get_pathway,
+    get_pathways,
     get_service,
+    get_services,
     get_term,
+    get_terms,
     get_term_by_code,
     id_by_source,
     is_empty,
@@ -96,7 +103,10 @@ from .directory import (
     service_at_location_link,
     service_ids,
     services_at_location,
+    Reach,
     services_for_contact,
+    services_reach,
+    snapshot,
     stale_records,
 )
 from .flags import (

@@ -339,6 +339,17 @@ def m084_verification_by_organisations(db: Database) -> None:
 
 
 @migrations()
+def m089_services_by_status_and_name(db: Database) -> None:
+    # Listings (HSDS /services, the staff's lists) take the ids of the services of a status in
+    # name order: without an index SQLite read every service row (JSON columns and all) and
+    # sorted them, 63 ms at 10,000 services; this index answers it alone (covering, ~11 ms),
+    # and counts a status without reading a row.
+    db["services"].create_index(["status", "name", "id"], index_name="idx_services_status_name",
+                                if_not_exists=True)
+    db["services"].create_index(["organization_id"], if_not_exists=True)
+
+
+@migrations()
 def m091_service_capacities(db: Database) -> None:
     # "Places disponibles ce soir" (HSDS 3.1 service_capacity): the latest figure per service
     # and unit, with when and by whom it was given. Its history is in the audit trail.
