@@ -343,6 +343,9 @@ def import_(db_path: Path, path: Path, fmt: str | None, source: str | None, crea
         raise click.ClickException(f"nothing imported, database unchanged: {exc}") from None
     for line in report.lines():
         click.echo(line)
+    from . import duplicates
+    click.echo(f"{len(duplicates.find(db))} likely duplicate(s) to review (orientation "
+               "duplicates)")
 
 
 @cli.command("import-sheet")
@@ -378,6 +381,9 @@ def import_sheet(db_path: Path, path: Path, columns: Path, dry_run: bool, source
         raise click.ClickException(f"nothing imported, database unchanged: {exc}") from None
     for line in report.lines():
         click.echo(line)
+    from . import duplicates
+    click.echo(f"{len(duplicates.find(db))} likely duplicate(s) to review (orientation "
+               "duplicates)")
 
 
 @cli.command("export")
@@ -486,6 +492,64 @@ def remind(db_path: Path, dry_run: bool, **settings):
     for item in sent:
         click.echo(f"{'due' if dry_run else 'sent'}: {item.name} <{item.to}>")
     click.echo(f"{len(sent)} organisation(s) {'due' if dry_run else 'reminded'}")
+
+
+@cli.command()
+@db_option
+@click.option("--from", "url", required=True, envvar=envvar("sync_from"),
+              help="The source: an Orientation server (https://central.example) or any "
+                   "HSDS 3.1 API.")
+@click.option("--key", default=None, envvar=envvar("sync_key"),
+              help="API key sent to the source (Authorization: Bearer).")
+@click.option("--dry-run", is_flag=True, help="Read the source and report, write nothing.")
+@click.option("--full", is_flag=True, help="Read every record again, not only what changed "
+                                           "since the last sync.")
+@click.option("--every", default=None,
+              help="Keep running: sync now, then every 15m, 1h... (a failure is logged and "
+                   "retried at the next round).")
+def sync(db_path: Path, url: str, key: str | None, dry_run: bool, full: bool,
+         every: str | None):
+    """Copy what changed in a central directory into this one; local records and local edits
+    stay (see docs/deploy.md). Exits non-zero, changing nothing, when the source is down."""
+    from . import duplicates
+    from . import sync as syncing
+
+    db = open_db(db_path)
+
+    def run() -> None:
+        report = syncing.sync(db, url, key=key, dry_run=dry_run, full=full)
+        for line in report.lines():
+            click.echo(line)
+        if report.changed and not dry_run:
+            click.echo(f"{len(duplicates.find(db))} likely duplicate(s) to review")
+
+    try:
+        if every is None:
+            run()
+        else:
+            syncing.every(syncing.parse_every(every), run,
+                          log=lambda line: click.echo(line, err=True))
+    except OrientationError as exc:
+        raise click.ClickException(f"sync failed, nothing changed: {exc}") from None
+
+
+@cli.command("duplicates")
+@db_option
+@click.option("--find/--no-find", default=True, show_default=True,
+              help="Look for new pairs first.")
+def duplicates_(db_path: Path, find: bool):
+    """List likely duplicate services and organisations (same organisation number, phone,
+    address, similar name) for an editor to merge or dismiss on /staff/duplicates."""
+    from . import duplicates
+
+    db = open_db(db_path)
+    if find:
+        duplicates.find(db)
+    pairs = duplicates.open_pairs(db)
+    for pair in pairs:
+        click.echo(f"{pair.entity} {pair.score:.2f}: {pair.a_name!r} ({pair.a_id}) ~ "
+                   f"{pair.b_name!r} ({pair.b_id}): {', '.join(pair.reasons)}")
+    click.echo(f"{len(pairs)} likely duplicate(s)")
 
 
 def _counts(counts: dict[str, int]) -> str:

@@ -20,6 +20,8 @@ Callers use the package as one namespace (``from orientation import store``;
 - ``limits``: the rate counters every worker shares;
 - ``flags``: directory-wide flags (sample data loaded) and imported source categories.
 - ``suggestions``: verification links e-mailed to organisations, suggested edits.
+- ``sync``: when each source directory was last copied, local edits since (``orientation.sync``).
+- ``duplicates``: likely duplicate pairs, merges and their source ids.
 """
 
 from __future__ import annotations
@@ -75,6 +77,14 @@ from .directory import (
     services_for_contact,
     stale_records,
 )
+from .duplicates import (
+    add_merged_source,
+    decide_duplicate,
+    duplicate_rows,
+    get_duplicate,
+    record_merge,
+    save_candidates,
+)
 from .flags import (
     SAMPLE_DATA,
     get_flag,
@@ -117,6 +127,7 @@ from .suggestions import (
     list_suggestions,
     use_link,
 )
+from .sync import edited_locally, last_sync, record_sync, synced_ids
 from .unmet import add_unmet_search, unmet_search_counts
 from .writes import (
     bulk_create,
