@@ -66,7 +66,10 @@ class Pair(msgspec.Struct, kw_only=True):
 
 
 def _plain(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode()
+    # Punctuation becomes a space before accents go: "l’Exemple" is "l exemple", not
+    # "lexemple" (the typographic apostrophe is not ASCII and would vanish).
+    text = re.sub(r"[^\w]+", " ", text or "")
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
 
 

@@ -47,13 +47,9 @@ def decide_duplicate(db: Database, entity: str, a_id: str, b_id: str, *, status:
                      actor: str) -> None:
     """Record an editor's decision on a pair ('merged' or 'dismissed'), kept for good."""
     a_id, b_id = sorted((a_id, b_id))
-    db["duplicates"].upsert({"entity": entity, "a_id": a_id, "b_id": b_id, "status": status,
-                             "decided_at": utcnow(), "decided_by": actor,
-                             "score": 0.0, "reasons": "[]", "found_at": utcnow()}
-                            if get_duplicate(db, entity, a_id, b_id) is None else
-                            {"entity": entity, "a_id": a_id, "b_id": b_id, "status": status,
-                             "decided_at": utcnow(), "decided_by": actor},
-                            pk=("entity", "a_id", "b_id"))
+    db.execute("update duplicates set status = ?, decided_at = ?, decided_by = ? "
+               "where entity = ? and a_id = ? and b_id = ?",
+               [status, utcnow(), actor, entity, a_id, b_id])
 
 
 def add_merged_source(db: Database, entity: str, source_id: str, record_id: str) -> None:

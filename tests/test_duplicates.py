@@ -1,0 +1,122 @@
+"""Likely duplicates across sources: one feed imported twice, under two source names and
+written two ways, is found; a merge keeps the audit trail and the pathways; "not a
+duplicate" stays dismissed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from orientation import duplicates, importer, store
+from orientation.cli import cli
+from orientation.models import Pathway, PathwayStep
+
+
+def _feed(*, phone: str, street: str, name: str, org: str, number: str) -> dict:
+    return {"organizations": [{
+        "id": "org-1", "name": org, "description": "Données d'exemple.",
+        "organization_identifiers": [{"identifier_type": "BCE/KBO", "identifier": number}],
+        "locations": [{"id": "loc-1", "name": "Siège", "addresses": [{
+            "address_1": street, "city": "Ixelles", "postal_code": "1050", "country": "BE"}],
+            "phones": [{"id": "ph-1", "number": phone}]}],
+        "contacts": [{"id": "c-1", "name": "Claire Dumont", "title": "Assistante sociale",
+                      "phones": [{"id": "ph-2", "number": phone}]}],
+    }], "services": [{
+        "id": "svc-1", "organization_id": "org-1", "name": name, "status": "active",
+        "description": "Aide sociale générale, sur rendez-vous.",
+        "service_at_locations": [{"location_id": "loc-1"}],
+        "contacts": [{"id": "c-1"}],
+    }]}
+
+
+@pytest.fixture
+def two_sources(db, tmp_path):
+    region = tmp_path / "region.json"
+    region.write_text(json.dumps(_feed(
+        phone="+32 2 555 01 01", street="Avenue de la Couronne 12", number="0212.345.678",
+        name="Service social du CPAS de l'Exemple", org="CPAS de l'Exemple")))
+    cpas = tmp_path / "cpas.json"
+    cpas.write_text(json.dumps(_feed(
+        phone="02/555.01.01", street="Av. de la Couronne, 12", number="BE 0212 345 678",
+        name="CPAS de l’Exemple — service social", org="C.P.A.S. de l'Exemple")))
+    importer.load(db, region, source="region")
+    importer.load(db, cpas, source="cpas")
+    ids = {src: store.id_by_source(db, "service", f"{src}:svc-1") for src in ("region", "cpas")}
+    orgs = {src: store.id_by_source(db, "organization", f"{src}:org-1")
+            for src in ("region", "cpas")}
+    return ids, orgs, cpas
+
+
+def test_the_same_service_from_two_sources_is_found(db, two_sources):
+    ids, orgs, _ = two_sources
+    pairs = {(p.entity, frozenset((p.a_id, p.b_id))): p for p in duplicates.find(db)}
+    service = pairs[("service", frozenset(ids.values()))]
+    assert service.reasons == ["same organisation number", "same phone number",
+                               "same address", "similar name (1.00)"]
+    org = pairs[("organization", frozenset(orgs.values()))]
+    assert "same organisation number" in org.reasons
+    # The seed's own records are not proposed: only the imported pair and its organisation.
+    assert len(pairs) == 2
+
+
+def test_merge_keeps_history_pathways_and_the_source(db, two_sources):
+    ids, _, cpas_feed = two_sources
+    keep, other = ids["region"], ids["cpas"]
+    duplicates.find(db)
+    other_service = store.get_service(db, other)
+    term = store.list_terms(db)[0]
+    pathway = Pathway(need="J'ai besoin d'une aide sociale", themes=[term.id], steps=[
+        PathwayStep(service_id=other, contact_id=other_service.contact_ids[0],
+                    location_id=other_service.location_ids[0],
+                    action="Prenez rendez-vous au service social.")])
+    store.save(db, pathway, actor="editor")
+
+    duplicates.merge(db, "service", keep, other, actor="editor@cpas")
+
+    kept, merged = store.get_service(db, keep), store.get_service(db, other)
+    assert (merged.status, merged.merged_into, merged.source_id) == ("inactive", keep, None)
+    assert set(other_service.contact_ids) <= set(kept.contact_ids)
+    assert store.get_pathway(db, pathway.id).steps[0].service_id == keep
+    assert store.check_all(db) == []
+    kept_rows = [(e.actor, e.field, e.after) for e in store.history(db, "service", keep)]
+    assert ("editor@cpas", "merged_from", other) in kept_rows
+    merged_fields = {e.field for e in store.history(db, "service", other)
+                     if e.actor == "editor@cpas"}
+    assert {"status", "merged_into", "source_id"} <= merged_fields
+    assert all(p.entity != "service" for p in duplicates.find(db))
+    # The merged source imported again updates the kept record, no duplicate comes back.
+    report = importer.load(db, cpas_feed, source="cpas")
+    assert report.created.get("service", 0) == 0
+    assert store.get_service(db, other).status == "inactive"
+
+
+def test_not_a_duplicate_stays_dismissed(db, two_sources):
+    _, orgs, _ = two_sources
+    duplicates.find(db)
+    duplicates.dismiss(db, "organization", orgs["cpas"], orgs["region"], actor="admin")
+    assert all(p.entity != "organization" for p in duplicates.find(db))
+    assert store.get_duplicate(db, "organization", *orgs.values())["status"] == "dismissed"
+
+
+def test_cli_lists_pairs_and_import_reports_them(db_path, tmp_path):
+    feed = tmp_path / "a.json"
+    feed.write_text(json.dumps(_feed(phone="02 555 01 01", street="Rue Haute 3",
+                                     number="0212345678", name="Épicerie sociale",
+                                     org="Épicerie")))
+    runner = CliRunner()
+    first = runner.invoke(cli, ["import", "--db", str(db_path), str(feed), "--source", "a"])
+    assert first.exit_code == 0 and "0 likely duplicate(s)" in first.output, first.output
+    second = runner.invoke(cli, ["import", "--db", str(db_path), str(feed), "--source", "b"])
+    assert "2 likely duplicate(s)" in second.output, second.output
+    listed = runner.invoke(cli, ["duplicates", "--db", str(db_path)])
+    assert listed.exit_code == 0
+    assert "service 1.00: 'Épicerie sociale'" in listed.output
+    assert listed.output.strip().endswith("2 likely duplicate(s)")
+
+
+@pytest.mark.parametrize("a, b", [("+32 2 555 01 01", "02/555.01.01"),
+                                  ("0032 (0)2 555 01 01", "02 555 01 01 ext. 12")])
+def test_phone_numbers_written_differently_are_one(a, b):
+    assert duplicates.phone_key(a) == duplicates.phone_key(b) == "025550101"
