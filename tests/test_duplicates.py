@@ -120,3 +120,44 @@ def test_cli_lists_pairs_and_import_reports_them(db_path, tmp_path):
                                   ("0032 (0)2 555 01 01", "02 555 01 01 ext. 12")])
 def test_phone_numbers_written_differently_are_one(a, b):
     assert duplicates.phone_key(a) == duplicates.phone_key(b) == "025550101"
+
+
+def test_staff_page_shows_pairs_side_by_side_and_merges(db_path, two_sources_path, tmp_path):
+    """An admin merges from /staff/duplicates; the pair leaves the page."""
+    import re
+
+    from litestar.testing import TestClient
+
+    from api.app import create_app
+    from conftest import TEST_HOST
+    from orientation import accounts
+
+    keep, other = two_sources_path
+    db = store.connect(db_path)
+    accounts.create_user(db, "ada", "correct horse battery", role="admin", actor="test")
+    db.close()
+    app = create_app(db_path, tmp_path / "index", settings={"allowed_hosts": TEST_HOST})
+    with TestClient(app) as client:
+        page = client.get("/staff/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        client.post("/staff/login", data={"username": "ada", "password": "correct horse battery",
+                                          "csrf": token, "next": "/staff"})
+        page = client.get("/staff/duplicates")
+        assert page.status_code == 200
+        assert "même numéro de téléphone" in page.text and "Pas un doublon" in page.text
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        a, b = sorted((keep, other))
+        done = client.post(f"/staff/duplicates/service/{a}/{b}",
+                           data={"csrf": token, "action": "keep-a"}, follow_redirects=False)
+        assert done.status_code == 303, done.text
+        assert f"/staff/duplicates/service/{a}/{b}" not in client.get("/staff/duplicates").text
+    db = store.connect(db_path)
+    assert store.get_service(db, b).merged_into == a
+    db.close()
+
+
+@pytest.fixture
+def two_sources_path(db, two_sources):
+    ids, _, _ = two_sources
+    duplicates.find(db)
+    return ids["region"], ids["cpas"]
