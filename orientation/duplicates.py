@@ -1,7 +1,8 @@
 """Likely duplicates across sources, and the merge that keeps one record.
 
 Two imports (a CPAS's spreadsheet and the regional feed), or an import and a sync, bring the
-same service twice under different ids. A pair is proposed when the two records share at
+same service twice under different ids. Pairs are looked for across sources (records entered
+here are compared with each other and with every source). A pair is proposed when the two records share at
 least one strong sign — the same organisation number (BCE/KBO), the same phone number, the
 same street address — and, for services, have similar names; organisations sharing a number
 are proposed whatever their names. Names are compared as sets of words (accents, case and
@@ -118,6 +119,7 @@ class _Signs(msgspec.Struct):
     phones: set[str]
     addresses: set[str]
     group: str  # the organisation: two services of one organisation with one name are rare
+    source: str  # where it came from: "baltimore", a sync's URL, "" for entered here
 
 
 def _phones(items: Iterable[Phone]) -> set[str]:
@@ -149,7 +151,8 @@ def _signs(db: Database) -> tuple[list[_Signs], list[_Signs]]:
     for org in orgs.values():
         phones, addresses = where(by_org.get(org.id, []))
         org_signs.append(_Signs(org.id, org.name, org.company_number,
-                                _phones(org.phones) | phones, addresses, org.id))
+                                _phones(org.phones) | phones, addresses, org.id,
+                                _source(org.source_id)))
     service_signs = []
     for s in store.iter_services(db, status="active"):
         if s.merged_into or s.organization_id not in orgs:
@@ -157,8 +160,14 @@ def _signs(db: Database) -> tuple[list[_Signs], list[_Signs]]:
         phones, addresses = where(s.location_ids)
         service_signs.append(_Signs(s.id, s.name, orgs[s.organization_id].company_number,
                                     _phones(s.phones) | phones, addresses,
-                                    s.organization_id))
+                                    s.organization_id, _source(s.source_id)))
     return org_signs, service_signs
+
+
+def _source(source_id: str | None) -> str:
+    """The source part of a source id ("baltimore:123" -> "baltimore"; a sync's ids start
+    with its URL, which has colons of its own)."""
+    return (source_id or "").rpartition(":")[0]
 
 
 def _pairs(entity: str, records: list[_Signs]) -> list[dict]:
@@ -180,6 +189,11 @@ def _pairs(entity: str, records: list[_Signs]) -> list[dict]:
               "address": "same address"}
     for (a_id, b_id), kinds in shared.items():
         a, b = by_id[a_id], by_id[b_id]
+        if a.source and a.source == b.source:
+            # One feed listing a service twice is the feed's choice (the Baltimore feed lists
+            # one state programme per county under one phone: 163 such pairs, none a
+            # duplicate); what we look for is two sources describing one service.
+            continue
         alike = similarity(a.name, b.name)
         if entity == "service" and a.group == b.group and alike < 1:
             continue  # one organisation's services share its phone and door by nature

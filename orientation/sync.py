@@ -273,19 +273,22 @@ def _deactivate(db: Database, report: SyncReport, guard: _Guard, listed: set[str
 
 def sync(db: Database, url: str, *, key: str | None = None, dry_run: bool = False,
          timeout: float = TIMEOUT, full: bool = False,
-         now: Callable[[], dt.datetime] | None = None) -> SyncReport:
+         margin: dt.timedelta = MARGIN) -> SyncReport:
     """Copy what changed at ``url`` since the last successful sync into ``db``, in one
     transaction; ``SyncFailed`` (nothing written) when the source cannot be read whole.
-    ``full`` asks for every record again (a first sync does)."""
+    ``full`` asks for every record again (a first sync does); ``margin``: how much earlier
+    than the last sync's start to ask from (for clocks that differ)."""
     url = url.rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise InvalidData(f"--from: {url!r} is not an http(s) address", field="from")
-    clock = now or (lambda: dt.datetime.now(dt.timezone.utc))
-    started = clock().replace(microsecond=0)
+    def clock() -> dt.datetime:
+        return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+    started = clock()
     last = None if full else store.last_sync(db, url)
     since = None
     if last:
-        since = (dt.datetime.fromisoformat(last["started_at"]) - MARGIN).isoformat()
+        since = (dt.datetime.fromisoformat(last["started_at"]) - margin).isoformat()
     report = SyncReport(source=url, since=since, dry_run=dry_run)
     bundle, listed = _read(Source(url, key=key, timeout=timeout), since)
 
@@ -303,7 +306,7 @@ def sync(db: Database, url: str, *, key: str | None = None, dry_run: bool = Fals
             _deactivate(db, report, guard, listed)
             store.record_sync(
                 db, url, started_at=started.isoformat(),
-                finished_at=clock().replace(microsecond=0).isoformat(),
+                finished_at=clock().isoformat(),
                 report={k: len(getattr(report, k)) for k in
                         ("added", "updated", "deactivated", "conflicts", "skipped")})
             if dry_run:
