@@ -18,11 +18,13 @@ What never happens:
   is reported as a conflict.
 
 A service that is no longer listed by the source (deleted or deactivated there: the HSDS list
-shows active services only) becomes inactive here. The next sync asks for what changed since
-the start of the last successful one, minus ``MARGIN`` (the two clocks may differ; reading a
-record twice changes nothing, an unchanged record is not written). Limits of the HSDS route:
-it carries the public view (no staff-only lines, no contact absences) and no pathways; a
-change to an organisation or location alone is seen when one of its services changes.
+shows active services only) becomes inactive here. From another Orientation, the pathways
+come too (``/api/v1/pathways``), under the same rules; a pathway has no source id, so one the
+sync never wrote is a local one. The next sync asks for what changed since the start of the
+last successful one, minus ``MARGIN`` (the two clocks may differ; reading a record twice
+changes nothing, an unchanged record is not written). Limits of the HSDS route: it carries the
+public view (no staff-only lines, no contact absences); a change to an organisation or
+location alone is seen when one of its services changes.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from . import store
 from .errors import InvalidData, OrientationError
 from .importer import Bundle, ImportFailed
 from .importer.mapper import save_bundle
+from .models import Pathway
 
 TIMEOUT = 20.0  # seconds for one request: a kiosk link that hangs is a link that is down
 MAX_PAGES = 1000  # 100,000 services at 100 a page: a source that never ends is refused
@@ -108,10 +111,11 @@ class Source:
         self.timeout = timeout
         self.base = self.url
 
-    def get(self, path: str, **params: Any) -> Any:
-        """The JSON answer of ``path`` (relative to the HSDS base), or SyncFailed."""
+    def get(self, path: str, *, root: bool = False, **params: Any) -> Any:
+        """The JSON answer of ``path`` (relative to the HSDS base, or with ``root`` to the
+        server), or SyncFailed."""
         query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
-        url = f"{self.base}{path}" + (f"?{query}" if query else "")
+        url = f"{self.url if root else self.base}{path}" + (f"?{query}" if query else "")
         headers = {"Accept": "application/json", "User-Agent": "orientation-sync"}
         if self.key:
             headers["Authorization"] = f"Bearer {self.key}"
@@ -161,14 +165,35 @@ class Source:
         raise SyncFailed(f"{self.base}{path} has more than {MAX_PAGES} pages")
 
 
+    def pathways(self) -> list[dict] | None:
+        """Our pathways, when the source is an Orientation (``/api/v1/pathways``, active
+        ones); None from another HSDS API, which has none."""
+        if self.base != self.url + "/hsds":
+            return None
+        found: list[dict] = []
+        for number in range(1, MAX_PAGES + 1):
+            page = self.get("/api/v1/pathways", root=True, page=number, per_page=PER_PAGE)
+            if not (isinstance(page, dict) and isinstance(page.get("items"), list)
+                    and isinstance(page.get("total_pages"), int)
+                    and all(isinstance(p, dict) and isinstance(p.get("id"), str)
+                            for p in page["items"])):
+                raise SyncFailed(f"{self.url}/api/v1/pathways page {number} is not a page "
+                                 "of pathways")
+            found += page["items"]
+            if number >= page["total_pages"] or not page["items"]:
+                return found
+        raise SyncFailed(f"{self.url}/api/v1/pathways has more than {MAX_PAGES} pages")
+
+
 def _check_item(item: Any, where: str) -> None:
     if not (isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"]
             and isinstance(item.get("name"), str)):
         raise SyncFailed(f"{where}: an item without a text id and name")
 
 
-def _read(source: Source, since: str | None) -> tuple[Bundle, set[str]]:
-    """(the changed services with their organisations, every service id the source lists)."""
+def _read(source: Source, since: str | None) -> tuple[Bundle, set[str], list[dict] | None]:
+    """(the changed services with their organisations, every service id the source lists,
+    the source's pathways if it has any)."""
     source.resolve()
     services = [item for page in source.pages("/services", full="true",
                                               modified_after=since) for item in page]
@@ -191,12 +216,13 @@ def _read(source: Source, since: str | None) -> tuple[Bundle, set[str]]:
             if isinstance(term, dict) and term.get("id"):
                 terms.setdefault(str(term["id"]), term)
     at = source.base
+    pathways = source.pathways()
     return Bundle(
         terms=[{**t, "_at": (at + "/taxonomy_terms", i + 1)} for i, t in enumerate(terms.values())],
         organizations=[{**o, "_at": (at + "/organizations", i + 1)}
                        for i, o in enumerate(organizations)],
         services=[{**s, "_at": (at + "/services", i + 1)} for i, s in enumerate(services)],
-    ), listed
+    ), listed, pathways
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -271,6 +297,52 @@ def _deactivate(db: Database, report: SyncReport, guard: _Guard, listed: set[str
         report.deactivated.append(change)
 
 
+def _pathways(db: Database, report: SyncReport, actor: str, items: list[dict]) -> None:
+    """The source's pathways, with the same rules as the directory's records. A pathway has
+    no source id: one the sync never wrote is a local one. Each is saved on its own
+    savepoint, so one that our rules refuse here is reported and the others still come."""
+    ours = store.written_by(db, "pathway", actor)
+    listed = set()
+    for data in items:
+        try:
+            pathway = msgspec.convert(data, Pathway)
+        except msgspec.ValidationError as exc:
+            raise SyncFailed(f"pathway {data.get('id')!r} from the source: {exc}") from None
+        listed.add(pathway.id)
+        change = Change(entity="pathway", id=pathway.id, name=pathway.need)
+        exists = store.exists(db, "pathway", pathway.id)
+        if exists:
+            local = store.get_pathway(db, pathway.id)
+            if msgspec.to_builtins(local) == msgspec.to_builtins(pathway):
+                continue
+            if pathway.id not in ours:
+                report.skipped.append(msgspec.structs.replace(
+                    change, reason="a local record has this id; it stays as it is"))
+                continue
+            if store.edited_locally(db, "pathway", pathway.id, actor):
+                report.conflicts.append(msgspec.structs.replace(
+                    change, reason="edited here since the last sync; the local edit stays"))
+                continue
+        try:
+            with store.transaction(db):
+                store.save(db, pathway, actor=actor)
+        except InvalidData as exc:
+            report.skipped.append(msgspec.structs.replace(change, reason=str(exc)))
+            continue
+        (report.updated if exists else report.added).append(change)
+    for pathway_id in sorted(ours - listed):
+        pathway = store.get_pathway(db, pathway_id)
+        if pathway.status != "active":
+            continue
+        change = Change(entity="pathway", id=pathway_id, name=pathway.need)
+        if store.edited_locally(db, "pathway", pathway_id, actor):
+            report.conflicts.append(msgspec.structs.replace(
+                change, reason="gone from the source but edited here; it stays active"))
+            continue
+        store.save(db, msgspec.structs.replace(pathway, status="inactive"), actor=actor)
+        report.deactivated.append(change)
+
+
 def sync(db: Database, url: str, *, key: str | None = None, dry_run: bool = False,
          timeout: float = TIMEOUT, full: bool = False,
          margin: dt.timedelta = MARGIN) -> SyncReport:
@@ -290,7 +362,7 @@ def sync(db: Database, url: str, *, key: str | None = None, dry_run: bool = Fals
     if last:
         since = (dt.datetime.fromisoformat(last["started_at"]) - margin).isoformat()
     report = SyncReport(source=url, since=since, dry_run=dry_run)
-    bundle, listed = _read(Source(url, key=key, timeout=timeout), since)
+    bundle, listed, pathways = _read(Source(url, key=key, timeout=timeout), since)
 
     actor = f"sync from {url}"
     guard = _Guard(db, report, actor, f"{url}:")
@@ -303,6 +375,8 @@ def sync(db: Database, url: str, *, key: str | None = None, dry_run: bool = Fals
                                 name=url, guard=guard)
                 except ImportFailed as exc:
                     raise SyncFailed(f"{url} sent a record we cannot store: {exc}") from None
+            if pathways is not None:  # before the services: a pathway may leave one
+                _pathways(db, report, actor, pathways)
             _deactivate(db, report, guard, listed)
             store.record_sync(
                 db, url, started_at=started.isoformat(),

@@ -25,8 +25,9 @@ from api.app import create_app
 from orientation import access, helpdesk, store
 from orientation import seed as seeding
 from orientation.cli import cli
+from orientation.errors import InvalidData
 from orientation.models import Organization, Service
-from orientation.sync import SyncFailed, sync
+from orientation.sync import SyncFailed, every, parse_every, sync
 
 from conftest import TEST_HOST, LiveServer, _free_port
 
@@ -120,8 +121,13 @@ def test_first_sync_copies_services_and_need_tiles(central, first_sync, kiosk_db
     report = first_sync.report
     expected = central.services()
     assert {c.id: c.name for c in report.added if c.entity == "service"} == expected
-    assert not (report.updated or report.conflicts or report.deactivated)
+    assert not (report.updated or report.conflicts or report.deactivated or report.skipped)
     assert {s.id: s.name for s in store.list_services(kiosk_db, status="active")} == expected
+    db = store.connect(central.db_path, migrate=False)
+    pathways = {p.id: p.need for p in store.list_pathways(db, status="active")}
+    db.close()
+    assert {c.id: c.name for c in report.added if c.entity == "pathway"} == pathways
+    assert {p.id for p in store.list_pathways(kiosk_db, status="active")} == pathways.keys()
 
     mine = httpx.get(f"{kiosk.url}/hsds/services", params={"per_page": 100}).json()
     theirs = httpx.get(f"{central.url}/hsds/services", params={"per_page": 100}).json()
@@ -246,3 +252,32 @@ def test_a_source_answering_garbage_changes_nothing(empty_kiosk_db, mode, messag
         server.shutdown()
         server.server_close()
     assert _snapshot(kiosk_db) == before
+
+
+def test_every_keeps_trying_after_a_failed_round():
+    """`--every`: a round that fails is logged and the next one runs (a kiosk whose link is
+    down keeps its copy and keeps trying)."""
+    rounds, logged, slept = [], [], []
+
+    def run():
+        rounds.append(len(rounds))
+        if len(rounds) == 1:
+            raise SyncFailed("cannot reach http://central.invalid/hsds/: refused")
+
+    every(parse_every("15m"), run, log=logged.append, sleep=slept.append, rounds=3)
+    assert rounds == [0, 1, 2]
+    assert logged == ["sync failed, local copy kept: cannot reach "
+                      "http://central.invalid/hsds/: refused"]
+    assert slept == [900.0, 900.0]
+
+
+@pytest.mark.parametrize("text, seconds", [("15m", 900), ("1h", 3600), ("90s", 90),
+                                           ("300", 300)])
+def test_every_reads_durations(text, seconds):
+    assert parse_every(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["10s", "soon", "-5m"])
+def test_every_refuses_nonsense(text):
+    with pytest.raises(InvalidData, match="--every"):
+        parse_every(text)

@@ -127,7 +127,7 @@ from .suggestions import (
     list_suggestions,
     use_link,
 )
-from .sync import edited_locally, last_sync, record_sync, synced_ids
+from .sync import edited_locally, last_sync, record_sync, synced_ids, written_by
 from .unmet import add_unmet_search, unmet_search_counts
 from .writes import (
     bulk_create,

@@ -43,3 +43,10 @@ def synced_ids(db: Database, entity: str, prefix: str, *, status: str = "active"
     escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return ids(db, f"select id from [{table}] where source_id like ? escape '\\' "
                    "and status = ?", [escaped + "%", status])
+
+
+def written_by(db: Database, entity: str, actor: str) -> set[str]:
+    """Ids of the records of ``entity`` that ``actor`` (a sync) ever wrote: for records
+    without a source id (pathways), what tells a synced record from a local one."""
+    return set(ids(db, "select distinct entity_id from audit where entity = ? and actor = ?",
+                   [entity, actor]))
