@@ -375,8 +375,8 @@ def import_sheet(db_path: Path, path: Path, columns: Path, dry_run: bool, source
             if result.errors:
                 sys.exit(1)
             return
-        report = spreadsheet.load(open_db(db_path, create=create), path, mapping,
-                                  source=source)
+        db = open_db(db_path, create=create)
+        report = spreadsheet.load(db, path, mapping, source=source)
     except OrientationError as exc:
         raise click.ClickException(f"nothing imported, database unchanged: {exc}") from None
     for line in report.lines():

@@ -87,9 +87,9 @@ class SyncReport(msgspec.Struct, kw_only=True):
     def lines(self) -> list[str]:
         since = f" (changes since {self.since})" if self.since else " (everything)"
         head = "dry run, nothing written: " if self.dry_run else ""
-        out = [f"{head}sync from {self.source}{since}: {len(self.added)} added, "
-               f"{len(self.updated)} updated, {len(self.deactivated)} deactivated, "
-               f"{len(self.conflicts)} conflicts, {len(self.skipped)} skipped"]
+        out = [(f"{head}sync from {self.source}{since}: {len(self.added)} added, "
+                f"{len(self.updated)} updated, {len(self.deactivated)} deactivated, "
+                f"{len(self.conflicts)} conflicts, {len(self.skipped)} skipped")]
         for label, changes in (("added", self.added), ("updated", self.updated),
                                ("deactivated", self.deactivated),
                                ("conflict", self.conflicts), ("skipped", self.skipped)):

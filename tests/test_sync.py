@@ -266,8 +266,8 @@ def test_every_keeps_trying_after_a_failed_round():
 
     every(parse_every("15m"), run, log=logged.append, sleep=slept.append, rounds=3)
     assert rounds == [0, 1, 2]
-    assert logged == ["sync failed, local copy kept: cannot reach "
-                      "http://central.invalid/hsds/: refused"]
+    assert logged == [("sync failed, local copy kept: cannot reach "
+                       "http://central.invalid/hsds/: refused")]
     assert slept == [900.0, 900.0]
 
 
