@@ -62,6 +62,11 @@ class SyncFailed(OrientationError):
     code = "sync-failed"
     status = 502
 
+    def __init__(self, message: str, *, http_status: int | None = None) -> None:
+        super().__init__(message)
+        #: the source's HTTP status, when it answered one
+        self.http_status = http_status
+
 
 class Change(msgspec.Struct, kw_only=True):
     entity: str
@@ -109,22 +114,25 @@ class Source:
         self.url = url.rstrip("/")
         self.key = key
         self.timeout = timeout
-        self.base = self.url
+        self.base = self.url  # the HSDS API (found by ``resolve``)
+        self.root = self.url  # the server
+        self.orientation = False  # another Orientation: it has pathways too
 
     def get(self, path: str, *, root: bool = False, **params: Any) -> Any:
         """The JSON answer of ``path`` (relative to the HSDS base, or with ``root`` to the
         server), or SyncFailed."""
         query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
-        url = f"{self.url if root else self.base}{path}" + (f"?{query}" if query else "")
+        url = f"{self.root if root else self.base}{path}" + (f"?{query}" if query else "")
         headers = {"Accept": "application/json", "User-Agent": "orientation-sync"}
         if self.key:
             headers["Authorization"] = f"Bearer {self.key}"
         try:
-            with urllib.request.urlopen(urllib.request.Request(url, headers=headers),
-                             timeout=self.timeout) as answer:
+            request = urllib.request.Request(url, headers=headers)
+            with urllib.request.urlopen(request, timeout=self.timeout) as answer:
                 body = answer.read(MAX_BYTES + 1)
         except urllib.error.HTTPError as exc:
-            raise SyncFailed(f"{url} answered {exc.code} {exc.reason}") from None
+            raise SyncFailed(f"{url} answered {exc.code} {exc.reason}",
+                             http_status=exc.code) from None
         except (urllib.error.URLError, OSError, socket.timeout) as exc:
             reason = getattr(exc, "reason", exc)
             raise SyncFailed(f"cannot reach {url}: {reason}") from None
@@ -136,17 +144,22 @@ class Source:
             raise SyncFailed(f"{url} did not answer JSON") from None
 
     def resolve(self) -> None:
-        """Find the HSDS API: ``URL/hsds`` on an Orientation server, else ``URL`` itself."""
-        if self.url.endswith("/hsds"):
-            return
+        """Find the HSDS API (``URL/hsds`` on an Orientation server, else ``URL`` itself) and
+        whether the source is another Orientation (its HSDS meta names it as publisher)."""
+        meta = None
         try:
-            meta = self.get("/hsds/")
+            if self.url.endswith("/hsds"):
+                self.root = self.url.removesuffix("/hsds")
+                meta = self.get("/")
+            else:
+                meta = self.get("/hsds/")
+                self.base = self.url + "/hsds"
         except SyncFailed as exc:
-            if " answered 404 " not in f"{exc} ":
+            if exc.http_status != 404:
                 raise
-            return
-        if isinstance(meta, dict):
-            self.base = self.url + "/hsds"
+        publisher = meta.get("publisher") if isinstance(meta, dict) else None
+        self.orientation = isinstance(publisher, dict) \
+            and publisher.get("name") == "Orientation"
 
     def pages(self, path: str, **params: Any) -> Iterator[list[dict]]:
         """The items of every page of an HSDS listing, checked."""
@@ -168,7 +181,7 @@ class Source:
     def pathways(self) -> list[dict] | None:
         """Our pathways, when the source is an Orientation (``/api/v1/pathways``, active
         ones); None from another HSDS API, which has none."""
-        if self.base != self.url + "/hsds":
+        if not self.orientation:
             return None
         found: list[dict] = []
         for number in range(1, MAX_PAGES + 1):
@@ -194,7 +207,6 @@ def _check_item(item: Any, where: str) -> None:
 def _read(source: Source, since: str | None) -> tuple[Bundle, set[str], list[dict] | None]:
     """(the changed services with their organisations, every service id the source lists,
     the source's pathways if it has any)."""
-    source.resolve()
     services = [item for page in source.pages("/services", full="true",
                                               modified_after=since) for item in page]
     for i, item in enumerate(services):
@@ -353,16 +365,22 @@ def sync(db: Database, url: str, *, key: str | None = None, dry_run: bool = Fals
     url = url.rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise InvalidData(f"--from: {url!r} is not an http(s) address", field="from")
+
     def clock() -> dt.datetime:
         return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 
     started = clock()
+    source = Source(url, key=key, timeout=timeout)
+    source.resolve()
+    # One name per source, whichever address was typed (the server or its /hsds): the
+    # source ids, the audit rows and the last sync's time are kept under it.
+    url = source.root
     last = None if full else store.last_sync(db, url)
     since = None
     if last:
         since = (dt.datetime.fromisoformat(last["started_at"]) - margin).isoformat()
     report = SyncReport(source=url, since=since, dry_run=dry_run)
-    bundle, listed, pathways = _read(Source(url, key=key, timeout=timeout), since)
+    bundle, listed, pathways = _read(source, since)
 
     actor = f"sync from {url}"
     guard = _Guard(db, report, actor, f"{url}:")

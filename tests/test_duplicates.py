@@ -161,3 +161,22 @@ def two_sources_path(db, two_sources):
     ids, _, _ = two_sources
     duplicates.find(db)
     return ids["region"], ids["cpas"]
+
+
+@pytest.mark.parametrize("fmt", ["hsds-json", "ndjson", "csv"])
+def test_organisation_number_travels_through_export_and_import(db, empty_db, tmp_path, fmt):
+    """The number is HSDS organization_identifiers on the way out and read back on the way in
+    (``0212.345.678`` as the BCE writes it is stored as its ten digits)."""
+    from orientation import export
+    from orientation import seed as seeding
+
+    feed = tmp_path / "feed.json"
+    feed.write_text(json.dumps(_feed(phone="02 555 01 01", street="Rue Haute 3",
+                                     number="0212.345.678", name="Épicerie", org="Épicerie")))
+    importer.load(db, feed, source="feed")
+    out = tmp_path / ("out" if fmt == "csv" else f"out.{fmt}")
+    export.export(db, out, fmt, complete=True)
+    seeding.ensure_taxonomy(empty_db)
+    importer.load(empty_db, out, source="copy")
+    numbers = {o.name: o.company_number for o in store.list_organizations(empty_db)}
+    assert numbers["Épicerie"] == "0212345678"

@@ -136,7 +136,10 @@ def test_first_sync_copies_services_and_need_tiles(central, first_sync, kiosk_db
     for label in ("Argent", "Logement", "Santé"):
         assert label in home, label
 
-    again = sync(kiosk_db, central.url)  # nothing changed at the source: nothing written
+    # Nothing changed at the source: nothing written; the HSDS address of the same server is
+    # the same source.
+    again = sync(kiosk_db, central.url + "/hsds/")
+    assert again.source == central.url
     assert again.since is not None and not again.changed, again.lines()
 
 
