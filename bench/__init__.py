@@ -6,4 +6,5 @@
     python -m bench.api      # imports, exports and HTTP latency of /api/v1 and /hsds
     python -m bench.kiosk    # kiosk screens, slips, speech
     python -m bench.staff    # staff console pages
+    python -m bench.sync     # a kiosk synced from a central server; duplicates across imports
 """
