@@ -180,3 +180,28 @@ def test_organisation_number_travels_through_export_and_import(db, empty_db, tmp
     importer.load(empty_db, out, source="copy")
     numbers = {o.name: o.company_number for o in store.list_organizations(empty_db)}
     assert numbers["Épicerie"] == "0212345678"
+
+
+def test_organisation_number_is_published_as_hsds(db_path, tmp_path, monkeypatch):
+    """GET /hsds/organizations/{id} carries the number as organization_identifiers, valid
+    against HSDS and against our profile (strict)."""
+    import hsds_check
+    from litestar.testing import TestClient
+
+    from api.app import create_app
+    from conftest import TEST_HOST
+
+    monkeypatch.setattr(hsds_check, "STRICT_PROFILE", True)
+    db = store.connect(db_path)
+    feed = tmp_path / "feed.json"
+    feed.write_text(json.dumps(_feed(phone="02 555 01 01", street="Rue Haute 3",
+                                     number="0212.345.678", name="Épicerie", org="Épicerie")))
+    importer.load(db, feed, source="feed")
+    org_id = store.id_by_source(db, "organization", "feed:org-1")
+    db.close()
+    app = create_app(db_path, tmp_path / "index", settings={"allowed_hosts": TEST_HOST})
+    with TestClient(app) as client:
+        data = client.get(f"/hsds/organizations/{org_id}").json()
+    assert [(i["identifier_type"], i["identifier"]) for i in data["organization_identifiers"]] \
+        == [("BCE/KBO", "0212345678")]
+    hsds_check.check(data, "organization")
