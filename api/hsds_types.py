@@ -214,6 +214,17 @@ class PathwayUse(_Open, kw_only=True):
     step: int
 
 
+class OrganizationIdentifier(_Open, kw_only=True):
+    """The organisation's number (BCE/KBO in Belgium): what tells one organisation from
+    another across directories."""
+
+    id: Id
+    organization_id: Id
+    identifier_type: Annotated[str, msgspec.Meta(examples=["BCE/KBO"])]
+    identifier: Annotated[str, msgspec.Meta(examples=["0212345678"])]
+    identifier_scheme: str | UnsetType = UNSET
+
+
 class HsdsOrganization(_Open, kw_only=True):
     id: Id
     name: Annotated[str, msgspec.Meta(examples=["Actiris"])]
@@ -222,6 +233,7 @@ class HsdsOrganization(_Open, kw_only=True):
     email: str | UnsetType = UNSET
     website: Uri | UnsetType = UNSET
     be_kind: str | UnsetType = UNSET
+    organization_identifiers: list[OrganizationIdentifier] | UnsetType = UNSET
     phones: list[HsdsPhone] | UnsetType = UNSET
     locations: list[HsdsLocation] | UnsetType = UNSET
     contacts: list[HsdsContact] | UnsetType = UNSET

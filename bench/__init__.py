@@ -7,4 +7,5 @@
     python -m bench.kiosk    # kiosk screens, slips, speech
     python -m bench.staff    # staff console pages
     python -m bench.reads    # uncached read rows: SQL statements, CPU and profile per request
+    python -m bench.sync     # a kiosk synced from a central server; duplicates across imports
 """

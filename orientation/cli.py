@@ -15,54 +15,28 @@ import click
 import msgspec
 
 from . import access, store, translations
+from .cli_mail import alerts, remind
+from .cli_options import (
+    METAVAR,
+    db_option,
+    index_option,
+    open_db,
+    require_db,
+    seed_option,
+)
 from .errors import OrientationError
-from .settings import DEFAULTS, SETTINGS, Settings, envvar
-
-_HELP = {s.name: s.help for s in SETTINGS}
-
-
-def db_option(f):
-    return click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
-                        default=DEFAULTS["db"], envvar=envvar("db"), show_default=True,
-                        help=_HELP["db"])(f)
-
-
-def index_option(f):
-    return click.option("--index-dir", type=click.Path(file_okay=False, path_type=Path),
-                        default=DEFAULTS["index_dir"], envvar=envvar("index_dir"),
-                        show_default=True, help=_HELP["index_dir"])(f)
-
-
-def seed_option(f):
-    return click.option("--seed-dir", type=click.Path(file_okay=False, path_type=Path),
-                        default=None, envvar=envvar("seed_dir"),
-                        help=_HELP["seed_dir"])(f)
-
-
-def require_db(db_path: Path) -> None:
-    if not db_path.is_file():
-        raise click.ClickException(
-            f"no database at {db_path}: check --db or {envvar('db')} "
-            "('orientation seed' or 'orientation serve' creates one)")
-
-
-def open_db(db_path: Path, *, create: bool = False):
-    """The database at ``db_path``. Only ``seed``, ``serve`` and ``import --create`` make a new
-    one: elsewhere a missing file is a typo in --db or ORIENTATION_DB, and quietly creating an
-    empty database there would, say, put a partner's new API key where the server never looks.
-    """
-    if not create:
-        require_db(db_path)
-    try:
-        return store.connect(db_path)
-    except Exception as exc:  # sqlite3.DatabaseError: not a database, locked, unwritable…
-        raise click.ClickException(f"cannot open database {db_path}: {exc}") from None
+from .settings import SETTINGS, Settings, envvar
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="orientation")
 def cli():
     """Orientation: a referral directory for social services, with a public kiosk."""
+
+
+# The e-mailing commands live in orientation/cli_mail.py (this module stays readable).
+cli.add_command(remind)
+cli.add_command(alerts)
 
 
 @cli.command()
@@ -144,10 +118,6 @@ def reindex(db_path: Path, index_dir: Path):
     index.close()
 
 
-#: Option metavars by the type of a setting's default (values are checked by Settings).
-_METAVAR = {int: "INTEGER", float: "FLOAT", str: "TEXT"}
-
-
 def _setting_options(f):
     """One --option per setting not already covered by a dedicated option. Values are read as
     text and checked together by ``Settings.from_mapping``, so a bad value, from an option or
@@ -157,7 +127,7 @@ def _setting_options(f):
             continue
         f = click.option(
             "--" + setting.name.replace("_", "-"), setting.name,
-            default=str(setting.default), metavar=_METAVAR[type(setting.default)],
+            default=str(setting.default), metavar=METAVAR[type(setting.default)],
             envvar=envvar(setting.name), show_default=True, help=setting.help,
         )(f)
     return f
@@ -343,6 +313,9 @@ def import_(db_path: Path, path: Path, fmt: str | None, source: str | None, crea
         raise click.ClickException(f"nothing imported, database unchanged: {exc}") from None
     for line in report.lines():
         click.echo(line)
+    from . import duplicates
+    click.echo(f"{len(duplicates.find(db))} likely duplicate(s) to review (orientation "
+               "duplicates)")
 
 
 @cli.command("import-sheet")
@@ -372,12 +345,15 @@ def import_sheet(db_path: Path, path: Path, columns: Path, dry_run: bool, source
             if result.errors:
                 sys.exit(1)
             return
-        report = spreadsheet.load(open_db(db_path, create=create), path, mapping,
-                                  source=source)
+        db = open_db(db_path, create=create)
+        report = spreadsheet.load(db, path, mapping, source=source)
     except OrientationError as exc:
         raise click.ClickException(f"nothing imported, database unchanged: {exc}") from None
     for line in report.lines():
         click.echo(line)
+    from . import duplicates
+    click.echo(f"{len(duplicates.find(db))} likely duplicate(s) to review (orientation "
+               "duplicates)")
 
 
 @cli.command("export")
@@ -412,7 +388,8 @@ def export_(db_path: Path, fmt: str, output: Path, whole_directory: bool,
 def backup(db_path: Path, path: Path):
     """Copy the database to PATH (a file, or a folder for a timestamped file) as one
     consistent snapshot, safe while the server runs: directory, accounts, API keys, history."""
-    from .store.backup import BackupError, backup as backup_db
+    from .store.backup import BackupError
+    from .store.backup import backup as backup_db
 
     require_db(db_path)
     if path.is_dir():  # named here, as backup() would, so that the message can say which file
@@ -430,7 +407,8 @@ def backup(db_path: Path, path: Path):
 def restore(db_path: Path, path: Path):
     """Replace the database with the backup at PATH, after checking it; the database it
     replaces is kept beside it. Stop the server first."""
-    from .store.backup import BackupError, restore as restore_db, verify
+    from .store.backup import BackupError, verify
+    from .store.backup import restore as restore_db
 
     # No require_db here: restoring onto a new machine, where there is no database yet, is
     # what a restore is for.
@@ -446,98 +424,62 @@ def restore(db_path: Path, path: Path):
                else "there was no database before")
 
 
-_REMIND_SETTINGS = ("smtp_host", "smtp_port", "smtp_tls", "smtp_user", "smtp_password",
-                    "mail_from", "public_url", "verify_link_days", "stale_months")
-
-
-def _remind_options(f):
-    for setting in reversed([s for s in SETTINGS if s.name in _REMIND_SETTINGS]):
-        f = click.option(
-            "--" + setting.name.replace("_", "-"), setting.name,
-            default=str(setting.default), metavar=_METAVAR[type(setting.default)],
-            envvar=envvar(setting.name), show_default=setting.name != "smtp_password",
-            help=setting.help)(f)
-    return f
-
-
 @cli.command()
 @db_option
-@click.option("--dry-run", is_flag=True, help="List the organisations that are due, send nothing.")
-@_remind_options
-def remind(db_path: Path, dry_run: bool, **settings):
-    """E-mail each organisation whose records are due a single-use link to check them.
+@click.option("--from", "url", required=True, envvar=envvar("sync_from"),
+              help="The source: an Orientation server (https://central.example) or any "
+                   "HSDS 3.1 API.")
+@click.option("--key", default=None, envvar=envvar("sync_key"),
+              help="API key sent to the source (Authorization: Bearer).")
+@click.option("--dry-run", is_flag=True, help="Read the source and report, write nothing.")
+@click.option("--full", is_flag=True, help="Read every record again, not only what changed "
+                                           "since the last sync.")
+@click.option("--every", default=None,
+              help="Keep running: sync now, then every 15m, 1h... (a failure is logged and "
+                   "retried at the next round).")
+def sync(db_path: Path, url: str, key: str | None, dry_run: bool, full: bool,
+         every: str | None):
+    """Copy what changed in a central directory into this one; local records and local edits
+    stay (see docs/deploy.md). Exits non-zero, changing nothing, when the source is down."""
+    from . import duplicates
+    from . import sync as syncing
 
-    Run it once a day (cron or a systemd timer, see docs/deploy.md): an organisation gets a
-    new link only once its last one has expired, and only while a record is past its period."""
-    from . import mail, reminders
-
-    try:
-        checked = Settings.from_mapping(settings)
-    except OrientationError as exc:
-        raise click.ClickException(str(exc)) from None
     db = open_db(db_path)
+
+    def run() -> None:
+        report = syncing.sync(db, url, key=key, dry_run=dry_run, full=full)
+        for line in report.lines():
+            click.echo(line)
+        if report.changed and not dry_run:
+            click.echo(f"{len(duplicates.find(db))} likely duplicate(s) to review")
+
     try:
-        sent = reminders.remind(db, mail.MailSettings.from_settings(checked),
-                                base_url=checked.public_url,
-                                link_days=checked.verify_link_days,
-                                default_months=checked.stale_months, dry_run=dry_run)
+        if every is None:
+            run()
+        else:
+            syncing.every(syncing.parse_every(every), run,
+                          log=lambda line: click.echo(line, err=True))
     except OrientationError as exc:
-        raise click.ClickException(f"reminders stopped: {exc}") from None
-    for item in sent:
-        click.echo(f"{'due' if dry_run else 'sent'}: {item.name} <{item.to}>")
-    click.echo(f"{len(sent)} organisation(s) {'due' if dry_run else 'reminded'}")
+        raise click.ClickException(f"sync failed, nothing changed: {exc}") from None
 
 
-#: The digest needs the mail server and the site's address, not the reminders' periods.
-_ALERTS_SETTINGS = ("smtp_host", "smtp_port", "smtp_tls", "smtp_user", "smtp_password",
-                    "mail_from", "public_url")
-
-
-def _alerts_options(f):
-    for setting in reversed([s for s in SETTINGS if s.name in _ALERTS_SETTINGS]):
-        f = click.option(
-            "--" + setting.name.replace("_", "-"), setting.name,
-            default=str(setting.default), metavar=_METAVAR[type(setting.default)],
-            envvar=envvar(setting.name), show_default=setting.name != "smtp_password",
-            help=setting.help)(f)
-    return f
-
-
-@cli.command()
+@cli.command("duplicates")
 @db_option
-@index_option
-@click.option("--send", is_flag=True,
-              help="E-mail each worker who asked the changes since their last digest.")
-@click.option("--dry-run", is_flag=True, help="List who would get a digest, send nothing.")
-@_alerts_options
-def alerts(db_path: Path, index_dir: Path, send: bool, dry_run: bool, **settings):
-    """E-mail the daily digest of the staff's saved searches (with --send).
+@click.option("--find/--no-find", default=True, show_default=True,
+              help="Look for new pairs first.")
+def duplicates_(db_path: Path, find: bool):
+    """List likely duplicate services and organisations (same organisation number, phone,
+    address, similar name) for an editor to merge or dismiss on /staff/duplicates."""
+    from . import duplicates
 
-    Run it once a day (a systemd timer, see docs/deploy.md): each worker who ticked "E-mail
-    chaque jour" gets the changes since their last digest, in their language; nothing when
-    nothing changed, and a change is never mailed twice."""
-    from . import alerts as saved
-    from . import mail
-    from .search import SearchIndex
-
-    if not send and not dry_run:
-        raise click.UsageError("say --send (or --dry-run to only list who would get a digest)")
-    try:
-        checked = Settings.from_mapping(settings)
-    except OrientationError as exc:
-        raise click.ClickException(str(exc)) from None
     db = open_db(db_path)
-    index = SearchIndex.open(index_dir, db)
-    try:
-        sent = saved.send_digests(db, index, mail.MailSettings.from_settings(checked),
-                                  base_url=checked.public_url, dry_run=dry_run)
-    except OrientationError as exc:
-        raise click.ClickException(f"alerts stopped: {exc}") from None
-    finally:
-        index.close()
-    for item in sent:
-        click.echo(f"{'due' if dry_run else 'sent'}: {item.changes} change(s) to <{item.to}>")
-    click.echo(f"{len(sent)} digest(s) {'due' if dry_run else 'sent'}")
+    if find:
+        duplicates.find(db)
+    pairs = duplicates.open_pairs(db)
+    for pair in pairs:
+        click.echo(f"{pair.entity} {pair.score:.2f}: {pair.a_name!r} ({pair.a_id}) ~ "
+                   f"{pair.b_name!r} ({pair.b_id}): {', '.join(pair.reasons)}")
+    click.echo(f"{len(pairs)} likely duplicate(s)")
 
 
 def _counts(counts: dict[str, int]) -> str:

@@ -152,6 +152,8 @@ TABLES: dict[str, tuple[str, ...]] = {
                  # commune, a region or the country: a table of their own would add nothing).
                  "be_service_areas", "be_acts_as", "be_update_months"),
     "service_at_locations": ("id", "service_id", "location_id"),
+    "organization_identifiers": ("id", "organization_id", "identifier_scheme",
+                                 "identifier_type", "identifier"),
     "phones": ("id", "organization_id", "location_id", "service_id", "contact_id", "number",
                "type", "description", "be_languages", "be_visibility", "be_voicemail",
                "be_free"),
@@ -194,6 +196,7 @@ def _write_csv(folder: Path, data: dict[str, list]) -> None:
     rows["taxonomy_terms"] = data["taxonomy_terms"]
     for org in data["organizations"]:
         rows["organizations"].append(org)
+        rows["organization_identifiers"] += org.get("organization_identifiers", [])
         phones(org.get("phones", []))
         for loc in org["locations"]:
             rows["locations"].append(loc)

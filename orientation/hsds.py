@@ -226,6 +226,11 @@ def organization(org: Organization, *, caller: Caller = ANONYMOUS, db: Database 
         "be_kind": org.kind,
     })
     data["description"] = org.description
+    if org.company_number:  # the BCE/KBO number: how partners tell one organisation
+        data["organization_identifiers"] = [{
+            "id": _id(org.id, "identifier"), "organization_id": org.id,
+            "identifier_scheme": "BE-BCE_KBO", "identifier_type": "BCE/KBO",
+            "identifier": org.company_number}]
     if full and db is not None:
         data["phones"] = phones(org.phones, caller, organization_id=org.id)
         data["locations"] = [location(loc, caller=caller)

@@ -138,6 +138,10 @@ class Organization(Base, kw_only=True):
     phones: list[Phone] = []
     status: Status = "active"
     source_id: str | None = None
+    #: the organisation number (BCE/KBO), HSDS organization_identifiers: finds duplicates
+    company_number: str | None = None
+    #: the organisation this one was merged into (orientation.duplicates); it is inactive
+    merged_into: str | None = None
     # Who checks this organisation's records when reminded (orientation.reminders): an
     # e-mail address, the language the reminder is written in, and whether an admin lets
     # their changes apply at once instead of waiting in the editors' queue.
@@ -274,6 +278,8 @@ class Service(Base, kw_only=True):
     assured_date: dt.date | None = None
     assured_by: str | None = None
     source_id: str | None = None
+    #: the service this one was merged into (orientation.duplicates); it is inactive
+    merged_into: str | None = None
     # How often the organisation is asked to check this service, in months (1-16, as DORA
     # does); None: the ``stale_months`` setting.
     update_months: Annotated[int, msgspec.Meta(ge=1, le=16)] | None = None

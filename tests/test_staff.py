@@ -155,7 +155,7 @@ def _fill(s, path: str) -> str:
     values = {
         "service_id": s.service.id, "pathway_id": s.pathway.id, "entity": "service",
         "record_id": s.service.id, "code": "KQ4-MXT", "report_id": s.report.id,
-        "filename": "unmet.csv",
+        "filename": "unmet.csv", "a_id": s.service.id, "b_id": s.service.id,
     }
     if path.startswith("/staff/call/need/"):
         values["code"] = "logement"

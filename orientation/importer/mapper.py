@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -68,6 +69,20 @@ def _url(value: Any) -> str | None:
         value = "http://" + value
     # Only web addresses are kept: a "javascript:" or "data:" link is never a service's site.
     return web_url(value)
+
+
+def _company_number(identifiers: Any) -> str | None:
+    """The organisation number among HSDS ``organization_identifiers``: the Belgian one
+    (BCE/KBO, "enterprise"), else the first given; digits only when it has ten, as the BCE
+    writes them ("0412.345.678" -> "0412345678")."""
+    items = [i for i in identifiers or [] if isinstance(i, dict) and i.get("identifier")]
+    belgian = [i for i in items if re.search(r"bce|kbo|enterprise|entreprise|company",
+                                             str(i.get("identifier_type") or ""), re.I)]
+    if not items:
+        return None
+    value = str((belgian or items)[0]["identifier"]).strip()
+    digits = re.sub(r"\D", "", value)
+    return digits if len(digits) == 10 else value[:60] or None
 
 
 #: The public name of ``_url`` for the spreadsheet reader's checks.
@@ -158,6 +173,7 @@ class _Mapper:
             "data_contact_email": _email(data.get("be_data_contact_email")),
             "data_contact_lang": data.get("be_data_contact_lang") or "fr",
             "trusted": bool(data.get("be_trusted")),
+            "company_number": _company_number(data.get("organization_identifiers")),
         }, at)
 
     def location(self, data: dict, org_id: str) -> Location:
@@ -329,17 +345,23 @@ class _Mapper:
 
 def save_bundle(db: Database, bundle: Bundle, *, source: str, fmt: str,
                 actor: str = "import", name: str | None = None,
-                categories: CategoryMap | None = None) -> Report:
+                categories: CategoryMap | None = None,
+                guard: Callable[[str, Any], bool] | None = None) -> Report:
     """Save every record of ``bundle`` in one transaction and report what was created, updated
     and skipped; the first malformed value raises ``ImportFailed`` and changes nothing.
 
     A bundle with nothing to import (a taxonomy file, ``[]``, a feed whose every record is
     skipped) is refused too: "imported nothing" reported as a success hides a wrong file.
-    ``name`` (the file or folder) is what such a refusal names; ``source`` by default."""
+    ``name`` (the file or folder) is what such a refusal names; ``source`` by default.
+
+    ``guard(entity, record)`` (``orientation sync``) is asked before each save and may refuse
+    it: a local record, a local edit that wins. A guarded run that changes nothing is no
+    error: nothing changed at the source either."""
     name = name or source
     if not (bundle.organizations or bundle.services or bundle.pathways):
         raise _nothing(name, bundle.skipped)
     writer = _Writer(db, _Mapper(db, source, ours=bundle.ours, categories=categories), actor)
+    writer.guard = guard
     writer.mapper.skipped += bundle.skipped
     duplicates = list(bundle.duplicates)
     organizations = keep_richest("organization", bundle.organizations, duplicates)
@@ -367,7 +389,7 @@ def save_bundle(db: Database, bundle: Bundle, *, source: str, fmt: str,
             at = data["_at"]
             payload = {k: v for k, v in data.items() if k != "_at"}
             writer.save("pathway", writer.mapper.convert(Pathway, payload, at), at)
-        if not (writer.created or writer.updated):  # raised inside: rolls the terms back
+        if not (writer.created or writer.updated) and guard is None:  # rolls the terms back
             raise _nothing(name, writer.mapper.skipped)
         if writer.mapper.seen or not bundle.ours:
             store.record_source_categories(
@@ -409,8 +431,11 @@ class _Writer:
         #: contacts with absences are saved again at the end, once their substitutes exist
         self.deferred: list[tuple[Contact, tuple]] = []
         self.saved_contacts: set[str] = set()
+        self.guard: Callable[[str, Any], bool] | None = None
 
     def save(self, entity: str, record: Any, at: tuple) -> None:
+        if self.guard is not None and not self.guard(entity, record):
+            return
         existed = store.exists(self.db, entity, record.id)
         try:
             store.save(self.db, record, actor=self.actor)

@@ -51,6 +51,8 @@ class _Package:
         self.schedules = _rows(folder, "schedules.csv", "regular_schedules.csv")
         self.holidays = _rows(folder, "holiday_schedules.csv")
         self.languages = _rows(folder, "languages.csv")
+        self.identifiers = _by(_rows(folder, "organization_identifiers.csv"),
+                               "organization_id")
         self.documents = _by(_rows(folder, "required_documents.csv"), "service_id")
         self.eligibility = _by(_rows(folder, "eligibility.csv"), "service_id")
         self.accessibility = _by(_rows(folder, "accessibility.csv",
@@ -372,6 +374,7 @@ class _Package:
                    "be_data_contact_lang": row.get("be_data_contact_lang") or None,
                    "be_trusted": row.get("be_trusted", "").lower() == "true",
                    "phones": self.phones_by["organization"].get(oid, []),
+                   "organization_identifiers": [r for _, r in self.identifiers.get(oid, [])],
                    "locations": [loc for loc in self.locs.values()
                                  if loc["organization_id"] == oid],
                    "contacts": [p for p in self.people.values()

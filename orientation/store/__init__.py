@@ -21,7 +21,9 @@ Callers use the package as one namespace (``from orientation import store``;
 - ``flags``: directory-wide flags (sample data loaded) and imported source categories.
 - ``suggestions``: verification links e-mailed to organisations, suggested edits;
 - ``capacity``: the latest capacity figure per service and unit ("3 places ce soir");
-- ``alerts``: the staff's saved searches, the digests e-mailed about them.
+- ``alerts``: the staff's saved searches, the digests e-mailed about them;
+- ``sync``: when each source directory was last copied, local edits since (``orientation.sync``);
+- ``duplicates``: likely duplicate pairs, merges and their source ids.
 """
 
 from __future__ import annotations
@@ -109,6 +111,14 @@ from .directory import (
     snapshot,
     stale_records,
 )
+from .duplicates import (
+    add_merged_source,
+    decide_duplicate,
+    duplicate_rows,
+    get_duplicate,
+    record_merge,
+    save_candidates,
+)
 from .flags import (
     SAMPLE_DATA,
     get_flag,
@@ -151,6 +161,7 @@ from .suggestions import (
     list_suggestions,
     use_link,
 )
+from .sync import edited_locally, last_sync, record_sync, synced_ids, written_by
 from .unmet import add_unmet_search, unmet_search_counts
 from .writes import (
     bulk_create,

@@ -265,6 +265,9 @@ def id_by_source(db: Database, entity: str, source_id: str) -> str | None:
     importing the same source again updates records instead of duplicating them)."""
     table = ENTITIES[entity][0]
     row = next(db.query(f"select id from [{table}] where source_id = ?", [source_id]), None)
+    if row is None:  # a record merged into another (orientation.duplicates): that one
+        row = next(db.query("select record_id as id from merged_sources where entity = ? "
+                            "and source_id = ?", [entity, source_id]), None)
     return row["id"] if row else None
 
 

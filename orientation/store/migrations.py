@@ -339,6 +339,41 @@ def m084_verification_by_organisations(db: Database) -> None:
 
 
 @migrations()
+def m086_sync_sources(db: Database) -> None:
+    # `orientation sync --from URL`: one row per source directory. ``started_at`` of the last
+    # successful sync is where the next one asks ``modified_after`` from (our clock, minus a
+    # margin: see orientation.sync); a failed sync writes nothing at all, so a kiosk keeps its
+    # last good copy and this row still says when that copy was taken.
+    db["sync_sources"].create(
+        {"url": str, "started_at": str, "finished_at": str, "report": str},
+        pk="url", not_null={"started_at", "finished_at"},
+    )
+
+
+@migrations()
+def m087_duplicates(db: Database) -> None:
+    # Likely duplicates across sources (orientation.duplicates): one row per pair, the two ids
+    # in sorted order; ``reasons`` is a JSON list of what they share. A pair an editor calls
+    # "not a duplicate" keeps its row (status 'dismissed') so it is never proposed again.
+    db["duplicates"].create(
+        {"entity": str, "a_id": str, "b_id": str, "score": float, "reasons": str,
+         "status": str, "found_at": str, "decided_at": str, "decided_by": str},
+        pk=("entity", "a_id", "b_id"), not_null={"score", "reasons", "status", "found_at"},
+    )
+    db["duplicates"].create_index(["status", "score"])
+    # The organisation number (BCE/KBO in Belgium; HSDS organization_identifiers), and where
+    # a merged record went (it stays, inactive, with its history).
+    for table, column in (("organizations", "company_number"),
+                          ("organizations", "merged_into"), ("services", "merged_into")):
+        if column not in db[table].columns_dict:
+            db[table].add_column(column, str)
+    # Source ids of a merged record: a later import or sync of that source updates the record
+    # it was merged into instead of bringing the duplicate back.
+    db["merged_sources"].create({"entity": str, "source_id": str, "record_id": str},
+                                pk=("entity", "source_id"), not_null={"record_id"})
+
+
+@migrations()
 def m089_services_by_status_and_name(db: Database) -> None:
     # Listings (HSDS /services, the staff's lists) take the ids of the services of a status in
     # name order: without an index SQLite read every service row (JSON columns and all) and
