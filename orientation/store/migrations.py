@@ -336,3 +336,13 @@ def m084_verification_by_organisations(db: Database) -> None:
                   "created_at", "status"},
     )
     db["suggestions"].create_index(["organization_id", "status"])
+
+
+@migrations()
+def m085_place_and_people_translations(db: Database) -> None:
+    # What a person reads about an organisation (its description), a contact (their role) and
+    # a place (how to get there, its accessibility details), in nl/en/ar: a JSON column keyed
+    # by language, like a service's translations. NULL reads as "not translated": French shown.
+    for table in ("organizations", "contacts", "locations"):
+        if "translations" not in db[table].columns_dict:
+            db[table].add_column("translations", str)

@@ -1,0 +1,137 @@
+"""Organisation translation files (seed/translations/<lang>/organizations/<org>.yaml): read
+against the French, stored, validated on every write, shown by the API."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from orientation import seed as seeding
+from orientation import store
+from orientation.errors import InvalidData
+from orientation.models import LocationTranslation, slug_id
+
+ACTIRIS_NL = {
+    "id": "actiris",
+    "description": "Actiris is de openbare dienst voor arbeidsbemiddeling van Brussel.",
+    "services": {"actiris-inscription": {
+        "name": "Inschrijven als werkzoekende",
+        "documents": ["Identiteitskaart of verblijfsdocument", "Formulier C4 van uw werkgever",
+                      "Diploma's, als u die hebt"],
+        "digital_note": "Online hebt u itsme of een kaartlezer nodig. Aan het loket niet.",
+    }},
+    "contacts": {"actiris-vermeulen": {"role": "Adviseur inschrijvingen, antenne Elsene"}},
+    "locations": {"actiris-anspach": {
+        "transport": ["Metro 1 en 5: halte De Brouckère", "Tram 3 en 4: halte Beurs"],
+        "accessibility": "Gelijkvloerse ingang aan de boulevard.",
+    }},
+}
+
+
+def _seed(tmp_path: Path, files: dict[tuple[str, str], object]) -> Path:
+    """A copy of the seed (without organisation translation files) plus ``files``."""
+    target = tmp_path / "seed"
+    shutil.copytree(seeding.DEFAULT_SEED_DIR, target)
+    for folder in target.glob("translations/*/organizations"):
+        shutil.rmtree(folder)
+    for (lang, name), data in files.items():
+        path = target / "translations" / lang / "organizations" / f"{name}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(data if isinstance(data, str) else
+                        yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return target
+
+
+def test_a_file_translates_the_organisation_its_services_people_and_places(tmp_path):
+    db = store.connect(tmp_path / "o.db")
+    seeding.load(db, _seed(tmp_path, {("nl", "actiris"): ACTIRIS_NL}))
+    org = store.get_organization(db, slug_id("organization", "actiris"))
+    assert org.texts("description", "nl") == (ACTIRIS_NL["description"], "nl")
+    assert org.texts("description", "en") == (org.description, "fr")
+    service = store.get_service(db, slug_id("service", "actiris-inscription"))
+    nl = service.translations["nl"]
+    # The file wins field by field: the inline block's description (nl) stays.
+    assert nl.name == "Inschrijven als werkzoekende"
+    assert nl.description and service.texts("description", "nl")[1] == "nl"
+    assert service.documents("nl") == (ACTIRIS_NL["services"]["actiris-inscription"]["documents"],
+                                       "nl")
+    assert service.texts("digital_note", "nl")[1] == "nl"
+    contact = store.get_contact(db, slug_id("contact", "actiris-vermeulen"))
+    assert contact.texts("role", "nl") == ("Adviseur inschrijvingen, antenne Elsene", "nl")
+    assert contact.texts("role", "ar") == (contact.role, "fr")
+    location = store.get_location(db, slug_id("location", "actiris-anspach"))
+    assert location.transport_in("nl")[0][1] == "Tram 3 en 4: halte Beurs"
+    assert location.transport_in("ar") == (location.transport, "fr")
+    assert location.texts("accessibility", "nl") == ("Gelijkvloerse ingang aan de boulevard.",
+                                                     "nl")
+
+
+@pytest.mark.parametrize(("lang", "name", "data", "says"), [
+    ("de", "actiris", {"id": "actiris"}, "not a translation language"),
+    ("nl", "actiris", {"id": "forem"}, "is not the file name"),
+    ("nl", "nobody", {"id": "nobody"}, "no organisation 'nobody'"),
+    ("nl", "actiris", {"id": "actiris", "services": {"actiris-nope": {"name": "x"}}},
+     "no service 'actiris-nope'"),
+    ("nl", "actiris", {"id": "actiris", "contacts": {"capac-bruxelles-peeters": {"role": "x"}}},
+     "belongs to"),
+    ("nl", "actiris", {"id": "actiris", "services": {"actiris-inscription": {
+        "cost_description": "5 euro"}}}, "the French has none"),
+    ("nl", "actiris", {"id": "actiris", "locations": {"actiris-anspach": {
+        "transport": ["Metro 1 en 5"]}}}, "has 1 items, the French 2"),
+    ("nl", "actiris", {"id": "actiris", "services": {"actiris-inscription": {
+        "documents": ["a", "b"]}}}, "has 2 items, the French 3"),
+    ("nl", "actiris", {"id": "actiris", "contacts": {"actiris-vermeulen": {"name": "Hugo"}}},
+     "unknown field 'name'"),
+    ("nl", "actiris", {"id": "actiris", "website": "https://example.org"}, "unknown field"),
+    ("nl", "actiris", "id: actiris\ndescription: [\n", "not valid YAML"),
+])
+def test_a_file_that_does_not_follow_the_french_is_refused_by_name(tmp_path, lang, name,
+                                                                    data, says):
+    # Read without loading (loading the whole seed per case would take seconds each).
+    with pytest.raises(seeding.SeedError) as refused:
+        seeding.organizations(_seed(tmp_path, {(lang, name): data}))
+    assert f"translations/{lang}/organizations/{name}.yaml" in str(refused.value)
+    assert says in str(refused.value)
+
+
+def test_a_refused_file_leaves_the_database_as_it_was(tmp_path):
+    db = store.connect(tmp_path / "o.db")
+    with pytest.raises(seeding.SeedError):
+        seeding.load(db, _seed(tmp_path, {("nl", "actiris"): {"id": "actiris", "x": 1}}))
+    assert store.is_empty(db)  # one transaction: nothing half-loaded
+
+
+def test_a_place_translation_must_follow_the_french_lines(db):
+    location = store.get_location(db, slug_id("location", "actiris-anspach"))
+    wrong = location.__class__(**{
+        **{f: getattr(location, f) for f in location.__struct_fields__},
+        "translations": {"nl": LocationTranslation(transport=["only one"])}})
+    with pytest.raises(InvalidData) as refused:
+        store.save_location(db, wrong, actor="test")
+    assert refused.value.field == "translations.nl.transport"
+
+
+def test_the_api_writes_and_shows_the_new_translations_like_a_services(api_client, api_keys):
+    admin = api_keys.headers["admin"]
+    url = f"/api/v1/locations/{slug_id('location', 'actiris-anspach')}"
+    place = api_client.get(url).json()
+    nl = ACTIRIS_NL["locations"]["actiris-anspach"]
+    saved = api_client.put(url, json={**place, "translations": {"nl": nl}}, headers=admin)
+    assert saved.status_code == 200, saved.text
+    assert api_client.get(url).json()["translations"]["nl"] == nl
+    # A list of another length than the French: a clear 422 naming the field, nothing stored.
+    bad = api_client.put(url, json={**place, "translations": {"nl": {"transport": ["x"]}}},
+                         headers=admin)
+    assert bad.status_code == 422
+    assert "translations.nl.transport" in bad.text
+    assert api_client.get(url).json()["translations"]["nl"] == nl
+    url = f"/api/v1/contacts/{slug_id('contact', 'actiris-vermeulen')}"
+    contact = api_client.get(url).json()
+    assert contact["translations"] == {}
+    answer = api_client.patch(url, json={"translations": {"ar": {"role": "مستشار التسجيل"}}},
+                              headers=admin)
+    assert answer.status_code == 200, answer.text
+    assert api_client.get(url).json()["translations"]["ar"]["role"] == "مستشار التسجيل"
