@@ -68,8 +68,8 @@ def read_files(seed_dir: Path) -> list[tuple[str, Path, dict]]:
         for path in sorted(orgs.glob("*.yaml")):
             where = f"translations/{lang}/organizations/{path.name}"
             if lang not in LANGUAGES or lang == "fr":
-                raise TranslationFileError(f"{where}: {lang!r} is not a translation language "
-                                           f"({', '.join(LANGUAGES[1:])})")
+                raise TranslationFileError(f"translations/{lang}: not a translation language "
+                                           f"({', '.join(LANGUAGES[1:])}): {where}")
             try:
                 data = yaml.safe_load(path.read_text(encoding="utf-8"))
             except yaml.YAMLError as exc:
