@@ -135,3 +135,35 @@ def test_the_api_writes_and_shows_the_new_translations_like_a_services(api_clien
                               headers=admin)
     assert answer.status_code == 200, answer.text
     assert api_client.get(url).json()["translations"]["ar"]["role"] == "مستشار التسجيل"
+
+
+def test_coverage_and_the_queue_count_organisations_people_and_places(translated_db):
+    from orientation import translations, verification
+
+    org_id = slug_id("organization", "baj-brabant-wallon")
+    [nl] = [c for c in translations.coverage(translated_db, services=True)
+            if c.lang == "nl" and c.kind == "organizations"]
+    assert 0 < nl.done < nl.total
+    [line] = [m for m in nl.missing if m.startswith("Bureau d'aide juridique du Brabant wallon:")]
+    # Translated in the test file: the description, two roles, the palace's directions; left:
+    # the third lawyer's role and the Ottignies office's transport line and details.
+    assert "Agnieszka Wiśniewska: role" in line and "Palais" not in line
+    assert "Permanence juridique au CPAS d'Ottignies: transport 1" in line
+    rows = verification.to_translate(translated_db, organization_id=org_id)
+    [org_nl] = [r for r in rows if r.entity == "organization" and r.lang == "nl"]
+    assert org_nl.missing == 3 and org_nl.total == 9
+    assert not any(r.entity == "service" and r.lang in ("nl", "ar")
+                   and r.id == slug_id("service", "baj-brabant-wallon-pro-deo") for r in rows)
+    assert any(r.entity == "service" and r.lang == "en" for r in rows)
+    assert [r.entity for r in rows] == sorted(
+        (r.entity for r in rows), key=["pathway", "service", "organization"].index)
+
+
+def test_check_reports_services_and_organisations(db_path):
+    from click.testing import CliRunner
+
+    from orientation.cli import cli
+
+    result = CliRunner().invoke(cli, ["check", "--db", str(db_path)])
+    lines = [line for line in result.output.splitlines() if line.startswith("translations ")]
+    assert lines and all("services " in line and "organizations " in line for line in lines)
