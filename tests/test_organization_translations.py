@@ -167,3 +167,20 @@ def test_check_reports_services_and_organisations(db_path):
     result = CliRunner().invoke(cli, ["check", "--db", str(db_path)])
     lines = [line for line in result.output.splitlines() if line.startswith("translations ")]
     assert lines and all("services " in line and "organizations " in line for line in lines)
+
+
+@pytest.mark.parametrize(("fmt", "name"), [("hsds-json", "directory.json"),
+                                           ("csv", "package")])
+def test_a_complete_export_keeps_the_translations_of_organisations_people_and_places(
+        translated_db, tmp_path, fmt, name):
+    from orientation import export, importer
+
+    export.export(translated_db, tmp_path / name, fmt, complete=True)
+    target = store.connect(tmp_path / "copy.db")
+    importer.load(target, tmp_path / name)
+    for getter, kind, slug in ((store.get_organization, "organization", "baj-brabant-wallon"),
+                               (store.get_contact, "contact", "baj-brabant-wallon-vandamme"),
+                               (store.get_location, "location", "baj-brabant-wallon-palais")):
+        record_id = slug_id(kind, slug)
+        original = getter(translated_db, record_id).translations
+        assert original and getter(target, record_id).translations == original

@@ -158,6 +158,7 @@ class _Mapper:
             "data_contact_email": _email(data.get("be_data_contact_email")),
             "data_contact_lang": data.get("be_data_contact_lang") or "fr",
             "trusted": bool(data.get("be_trusted")),
+            "translations": data.get("be_translations") or {},
         }, at)
 
     def location(self, data: dict, org_id: str) -> Location:
@@ -190,6 +191,7 @@ class _Mapper:
             "accessibility": access, "confidential": bool(data.get("be_confidential")),
             "phones": self.phones(data.get("phones"), lid),
             "source_id": data.get("be_source_id") or source_id,
+            "translations": data.get("be_translations") or {},
         }, at)
 
     def contact(self, data: dict, org_id: str) -> Contact:
@@ -212,6 +214,7 @@ class _Mapper:
             "status": data.get("be_status") or "active",
             "assured_date": data.get("be_assured_date"), "assured_by": data.get("be_assured_by"),
             "source_id": data.get("be_source_id") or source_id,
+            "translations": data.get("be_translations") or {},
         }, at)
 
     def needs(self, data: dict) -> list[str]:
