@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # System packages the browser, slip and audio tests use (Debian names; no browser downloads).
 DEBS := chromium poppler-utils espeak-ng fonts-dejavu-core fonts-noto-core
 
-.PHONY: run test venv test-venv system-deps bench bench-load check clean messages screenshots
+.PHONY: run test venv test-venv system-deps bench bench-load bench-index check clean messages screenshots
 
 # One .venv, two markers: `make run` installs the runtime dependencies only; `make test` adds the
 # test extras (pytest, schemathesis, axe…) to the same .venv. Each marker is redone when
@@ -68,3 +68,10 @@ LOAD_ARGS ?=
 bench-load: venv
 	@command -v wrk >/dev/null 2>&1 || $(MAKE) --no-print-directory system-deps DEBS=wrk
 	$(BIN)/python -m bench.load $(LOAD_ARGS)
+
+# The search index at scale (bench/index_scale.py): build, start-up, worker RSS, a single write
+# until visible, uncached search against FTS5. 10k services by default;
+# SERVICES=10000,100000 for the 100k row too (several minutes).
+SERVICES ?= 10000
+bench-index: venv
+	$(BIN)/python -m bench.index_scale --services $(SERVICES)

@@ -42,6 +42,7 @@ from api.routes import api_router, api_versions
 from kiosk.desk import desk_router
 from kiosk.public import kiosk_router, not_found, template_config
 from kiosk.staff import staff_router
+from kiosk.places import places_router
 from kiosk.verify import verify_router
 from orientation import startup, store
 from orientation.search import SearchIndex
@@ -244,7 +245,7 @@ def create_app(
 
     app = Litestar(
         route_handlers=[healthz, livez, api_versions, api_router, hsds_router, kiosk_router,
-                        staff_router, desk_router, verify_router],
+                        staff_router, desk_router, verify_router, places_router],
         openapi_config=openapi_config(),
         cors_config=cors_config(config.cors_origins),
         # Unknown pages outside the API get the kiosk's plain-words page, not JSON.

@@ -20,7 +20,8 @@ import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.openapi.spec import Example
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter, PathParameter
 from litestar.response import Stream
 from sqlite_utils import Database
 
@@ -57,6 +58,20 @@ TAXONOMY = Parameter(default=None, description="Only records linked to a term of
                                                "taxonomy.")
 MODIFIED = Parameter(default=None, description="Only records modified on or after this time "
                                                "(ISO 8601; UTC when no offset is given).")
+
+
+
+def _seed_id(kind: str) -> Any:
+    """A record id in the path, with an example that answers on a server loaded with the
+    sample directory."""
+    return Annotated[UUID, PathParameter(description=f"The {kind.replace('_', ' ')}'s id.",
+                                         examples=[Example(summary="From the sample data",
+                                                           value=ht.EXAMPLE_IDS[kind])])]
+
+
+ServiceId, OrganizationId, ServiceAtLocationId, TaxonomyId, TermId = (
+    _seed_id(k) for k in ("service", "organization", "service_at_location", "taxonomy",
+                          "taxonomy_term"))
 
 
 # --- parameters: one Struct per listing, from the query (GET) or a JSON body (POST) ---------
@@ -356,7 +371,7 @@ def search_services(request: Request, state: State, db: DB, index: Index, caller
 
 @get("/services/{id:uuid}", operation_id="getFullyNestedServiceById", tags=["hsds"],
      sync_to_thread=True, summary="A fully nested service")
-def get_service(db: DB, caller: Who, id: FromPath[UUID]) -> ht.Service:
+def get_service(db: DB, caller: Who, id: ServiceId) -> ht.Service:
     return hsds.service_full(db, store.get_service(db, str(id)), caller=caller)
 
 
@@ -404,7 +419,7 @@ def search_organizations(request: Request, db: DB, caller: Who,
 
 @get("/organizations/{id:uuid}", operation_id="getOrganizationById", tags=["hsds"],
      sync_to_thread=True, summary="An organization with its phones, locations and contacts")
-def get_organization(db: DB, caller: Who, id: FromPath[UUID],
+def get_organization(db: DB, caller: Who, id: OrganizationId,
                      full_service: bool = Parameter(
                          default=False, description="Also nest its services (list shape)")
                      ) -> ht.Organization:
@@ -479,7 +494,8 @@ def search_service_at_locations(request: Request, db: DB, index: Index, caller: 
 
 @get("/service_at_locations/{id:uuid}", operation_id="getServiceAtLocationWithNestedDataById",
      tags=["hsds"], sync_to_thread=True, summary="A service at one location, fully nested")
-def get_service_at_location(db: DB, caller: Who, id: FromPath[UUID]) -> ht.ServiceAtLocation:
+def get_service_at_location(db: DB, caller: Who, id: ServiceAtLocationId
+                            ) -> ht.ServiceAtLocation:
     service_id, location_id = store.service_at_location_link(db, str(id))
     return hsds.service_at_location(db, store.get_service(db, service_id),
                                     store.get_location(db, location_id),
@@ -513,7 +529,7 @@ async def search_taxonomies(request: Request, base: NamedDependency[ListQuery],
 
 @get("/taxonomies/{id:uuid}", operation_id="getTaxonomyById", tags=["hsds"],
      summary="A taxonomy")
-async def get_taxonomy(id: FromPath[UUID]) -> ht.Taxonomy:
+async def get_taxonomy(id: TaxonomyId) -> ht.Taxonomy:
     if str(id) != hsds.TAXONOMY_ID:
         raise NotFound("taxonomy", str(id))
     return hsds.taxonomy()
@@ -551,7 +567,7 @@ def search_taxonomy_terms(request: Request, db: DB, params: NamedDependency[Taxo
 
 @get("/taxonomy_terms/{id:uuid}", operation_id="getTaxonomyTermById", sync_to_thread=True,
      tags=["hsds"], summary="A taxonomy term")
-def get_taxonomy_term(db: DB, id: FromPath[UUID]) -> ht.TaxonomyTerm:
+def get_taxonomy_term(db: DB, id: TermId) -> ht.TaxonomyTerm:
     return hsds.taxonomy_term(store.get_term(db, str(id)), detail=True)
 
 

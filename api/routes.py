@@ -35,6 +35,7 @@ from orientation.models import (
 )
 from orientation.search import Filters, SearchIndex
 
+from .capacity import HANDLERS as CAPACITY_HANDLERS
 from .http import (
     MIDDLEWARE,
     key_required,
@@ -472,7 +473,7 @@ api_router = Router(
     route_handlers=[
         api_index, list_services, get_service, list_organizations, list_locations,
         list_contacts, list_pathways, list_needs, replace_schedules,
-        add_schedule, delete_schedule,
+        add_schedule, delete_schedule, *CAPACITY_HANDLERS,
         *[_getter(e, c, p, t) for e, c, p, t in RECORDS if e != "service"],
         *[_history(e, p, t) for e, c, p, t in RECORDS],
         *[h for e, c, p, t in RECORDS for h in _writers(e, c, p, t)],

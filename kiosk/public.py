@@ -33,6 +33,7 @@ from litestar.template.config import TemplateConfig
 from sqlite_utils import Database
 
 from orientation import (
+    capacity,
     communes,
     geo,
     hours,
@@ -149,6 +150,8 @@ class Card(msgspec.Struct, kw_only=True):
     pictogram: str | None = None
     elsewhere: str | None = None  # another region than the person's: its slug, shown
     outside: bool = False  # for residents only, and not of the person's commune
+    #: Current counts of places left ("3 places libres ce soir"), only ones young enough.
+    room: list[capacity.Capacity] = []
 
 
 class Kiosk(msgspec.Struct, kw_only=True):
@@ -161,6 +164,8 @@ class Kiosk(msgspec.Struct, kw_only=True):
     #: Whose services come first: the person's commune once given, else the kiosk's.
     home: str
     region: str | None
+    #: Hours a published count of places stays current (setting ``capacity_fresh_hours``).
+    fresh_hours: float = 6.0
 
 
 def _kiosk(request: Request, db: DB) -> Kiosk:
@@ -168,7 +173,8 @@ def _kiosk(request: Request, db: DB) -> Kiosk:
     home = place.person_commune(request) or communes.commune(commune) or commune
     return Kiosk(commune=commune, near=communes.near(commune),
                  origin=geo.locate_commune(db, commune), at=hours.now(), home=home,
-                 region=communes.region(home))
+                 region=communes.region(home),
+                 fresh_hours=settings(request).capacity_fresh_hours)
 
 
 def service_card(db: DB, service: Service, kiosk: Kiosk, lang: str,
@@ -200,9 +206,12 @@ def pathway_card(pathway: Pathway, lang: str, pictograms: dict[str, str]) -> Car
 
 
 def rank(cards: list[Card]) -> list[Card]:
-    """The person's region first and what they may use first, then near the kiosk, open now
-    for walk-in, walk-in at all, closest."""
-    return sorted(cards, key=lambda c: (c.elsewhere is not None, c.outside, not c.near,
+    """The person's region first and what they may use first; then a service that said it
+    has room tonight before one that did not say, and one that said it is full last; then
+    near the kiosk, open now for walk-in, walk-in at all, closest."""
+    return sorted(cards, key=lambda c: (c.elsewhere is not None, c.outside,
+                                        capacity.has_room(c.room) is False,
+                                        capacity.has_room(c.room) is not True, not c.near,
                                         not c.open_now, not c.walk_in,
                                         c.distance_km is None, c.distance_km or 0, c.title))
 
@@ -240,6 +249,11 @@ def _cards(db: DB, placed: list[place.Placed], kiosk: Kiosk, lang: str,
             continue  # deleted since the index looked
         card.elsewhere, card.outside = p.elsewhere, p.outside
         cards.append(card)
+    # One read for every card's counts of places left (most services publish none).
+    rooms = capacity.current(db, [c.id for c in cards if c.kind == "service"],
+                             hours=kiosk.fresh_hours, at=kiosk.at)
+    for card in cards:
+        card.room = rooms.get(card.id, [])
     return cards
 
 
@@ -333,6 +347,8 @@ def service_page(request: HTMXRequest, db: DB, service_id: FromPath[str]) -> Tem
         digital_note=service.texts("digital_note", lang),
         when=slips.when(service, kiosk.at, lang), week=_open_week(service, lang),
         step=composed.steps[0] if composed else None,
+        room=capacity.current(db, [service.id], hours=kiosk.fresh_hours,
+                              at=kiosk.at).get(service.id, []),
     )
 
 

@@ -334,11 +334,13 @@ def describe(schedules: Sequence[Schedule], lang: str = "fr") -> list[str]:
         if intervals == [("00:00", "24:00")]:
             hours = w["all_day"]
         else:
-            hours = f" {w['and']} ".join(
+            # "and" as the language joins it (Arabic: "و" is written on the next word).
+            hours = w.get("and_last", f" {w['and']} ").join(
                 w["hours"].format(a=format_time(a, lang), b=format_time(b, lang))
                 for a, b in intervals
             )
-        lines.append(f"{_days_phrase(list(days), lang)}, {hours}, {w[attending]}.")
+        comma = w.get("comma", ", ")  # Arabic: "،", never a Latin comma
+        lines.append(f"{_days_phrase(list(days), lang)}{comma}{hours}{comma}{w[attending]}.")
     return lines
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import msgspec
 from sqlite_utils import Database
 
-from . import hours, store
+from . import capacity, hours, store
 from .access import ANONYMOUS, Caller, view
 from .fields import is_email, web_url
 from .models import (
@@ -343,6 +343,21 @@ def service(s: Service, *, org: Organization | None = None, modified: str | None
     return data
 
 
+#: The units a capacity counts, as HSDS ``unit`` objects name them.
+UNIT_NAMES = {"places": "Places (lits)", "repas": "Repas", "colis": "Colis alimentaires"}
+
+
+def capacities(service_id: str, figures: list[capacity.Capacity]) -> list[dict[str, Any]]:
+    """HSDS ``service_capacity`` objects of one service."""
+    return [{
+        "id": _id(service_id, "capacity", c.unit), "service_id": service_id,
+        "unit": {"id": _id("orientation-units", c.unit), "name": UNIT_NAMES[c.unit],
+                 "scheme": "orientation", "identifier": c.unit},
+        "available": c.available, **({"maximum": c.maximum} if c.maximum is not None else {}),
+        "updated": c.updated.isoformat(),
+    } for c in figures]
+
+
 def service_full(db: Database, s: Service, *, caller: Caller = ANONYMOUS,
                  at: dt.datetime | None = None) -> dict[str, Any]:
     """A fully nested service: locations, hours, contacts, needs, pathways and history."""
@@ -364,9 +379,9 @@ def service_full(db: Database, s: Service, *, caller: Caller = ANONYMOUS,
     data["contacts"] = [contact(store.get_contact(db, cid), caller=caller, service_id=s.id,
                                 today=at.date())
                         for cid in s.contact_ids]
-    # HSDS service_capacity: our records hold no capacity figures (places free, waiting
-    # list), so the list is always given and empty rather than guessed.
-    data["capacities"] = []
+    # HSDS service_capacity: the places left a service published (orientation.capacity),
+    # stale ones included with their ``updated`` time so a consumer can judge; never guessed.
+    data["capacities"] = capacities(s.id, capacity.of_services(db, [s.id]).get(s.id, []))
     data["attributes"] = [attribute(store.get_term(db, t), s.id, "service") for t in s.needs]
     data["metadata"] = metadata(store.history(db, "service", s.id), "service", caller)
     kwargs = {"closures": s.closures, "open_on_public_holidays": s.open_on_public_holidays}

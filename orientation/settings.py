@@ -58,13 +58,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("mail_from", "", "Sender address of the e-mails, like 'Orientation <donnees@example.org>'."),
     Setting("verify_link_days", 14, "Days a verification link sent to an organisation stays valid."),
     Setting("verify_escalate_days", 21, "Days without an answer to a reminder before the editors see it in their queue."),
+    Setting("capacity_fresh_hours", 6.0, "Hours a published count of free places ('3 places ce soir') stays shown as current; an older count is never shown as tonight's."),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}
 #: Settings that must be positive numbers.
 POSITIVE = ("kiosk_px_per_mm", "idle_seconds", "help_request_minutes", "idle_warning_seconds", "stale_months",
             "login_failures_per_account", "login_failures_per_address", "max_body_kb",
-            "smtp_port", "verify_link_days", "verify_escalate_days")
+            "smtp_port", "verify_link_days", "verify_escalate_days", "capacity_fresh_hours")
 #: Limits where 0 means "no limit"; only a negative count is wrong.
 LIMITS = ("rate_limit", "prints_per_10_minutes", "reports_per_hour", "speech_per_minute",
           "help_requests_per_10_minutes")

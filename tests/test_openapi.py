@@ -84,3 +84,68 @@ def test_a_generated_client_calls_a_live_server(live_server, db, tmp_path):
         sys.path.remove(str(tmp_path))
         for name in [m for m in sys.modules if m == "client" or m.startswith("client.")]:
             del sys.modules[name]
+
+
+# --- HSDS responses: typed, and the types tell the truth -------------------------------------
+
+#: Variants of each listing that change the shape of its items (nested, minimal, with services).
+HSDS_VARIANTS = {"/hsds/services": ["full=true", "minimal=true", "per_page=3&page=2"],
+                 "/hsds/organizations": ["full=true&full_service=true&per_page=3"],
+                 "/hsds/service_at_locations": ["full=true", "postcode=1000"],
+                 "/hsds/organizations/{id}": ["full_service=true"],
+                 "/hsds/taxonomy_terms": ["top_only=true", "search=zzzz"]}
+
+
+def _closed(node):
+    """A copy of the document's schemas where every object with properties refuses other
+    fields: a field the server sends but the types do not declare fails the validation."""
+    if isinstance(node, dict):
+        out = {k: _closed(v) for k, v in node.items()}
+        if "properties" in node and "additionalProperties" not in node:
+            out["additionalProperties"] = False
+        return out
+    if isinstance(node, list):
+        return [_closed(v) for v in node]
+    return node
+
+
+def _example(parameter: dict) -> str:
+    examples = parameter.get("examples") or {}
+    assert examples, f"path parameter {parameter['name']} has no example"
+    return str(next(iter(examples.values()))["value"])
+
+
+def test_every_hsds_response_is_typed_and_the_seed_answers_validate(api_client):
+    from jsonschema import Draft202012Validator  # noqa: PLC0415
+
+    doc = api_client.get("/schema/openapi.json").json()
+    components = _closed(doc["components"])
+    checked = 0
+    for template, item in doc["paths"].items():
+        if not template.startswith("/hsds") or template == "/hsds/profile/{name}":
+            continue  # a profile file is a JSON Schema document: any JSON object
+        for method in ("get", "post"):
+            op = item.get(method)
+            if op is None:
+                continue
+            assert set(op["responses"]) >= {"200", "400", "429"}, (method, template)
+            content = op["responses"]["200"]["content"]
+            ref = content["application/json"]["schema"].get("$ref", "")
+            assert ref.startswith("#/components/schemas/"), (method, template, content)
+            component = doc["components"]["schemas"][ref.rsplit("/", 1)[1]]
+            assert component.get("properties"), (template, "a generic object")
+            path = template
+            for parameter in op.get("parameters", []):
+                if parameter["in"] == "path":
+                    path = path.replace("{" + parameter["name"] + "}", _example(parameter))
+            validator = Draft202012Validator({"$ref": ref, "components": components})
+            for query in ["", *HSDS_VARIANTS.get(template, [])]:
+                url = path + (f"?{query}" if query else "")
+                response = api_client.request(method.upper(), url)
+                assert response.status_code == 200, (method, url, response.text[:300])
+                body = response.json()
+                problems = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+                            for e in validator.iter_errors(body)]
+                assert not problems, (method, url, problems[:10])
+                checked += 1
+    assert checked >= 30

@@ -675,6 +675,104 @@ def test_concurrent_readers_and_one_writer(db_path, tmp_path):
     setup.close()
 
 
+# --- Index at scale -------------------------------------------------------------------------
+
+
+def _index_contents(path: Path):
+    """Everything a reader can see of an index: postings (with block statistics), stored
+    fields and field lengths."""
+    ix = whoosh_index.open_dir(str(path))
+    with ix.reader() as reader:
+        postings = {}
+        for field, text in reader.all_terms():
+            info = reader.term_info(field, text)
+            matcher, found = reader.postings(field, text), []
+            while matcher.is_active():
+                found.append((matcher.id(), matcher.weight(), matcher.value()))
+                matcher.next()
+            postings[field, text] = (info.doc_frequency(), info.weight(), info.min_length(),
+                                     info.max_length(), info.max_weight(), found)
+        docs = range(reader.doc_count_all())
+        stored = [reader.stored_fields(d) for d in docs]
+        lengths = {f: [reader.doc_field_length(d, f) for d in docs]
+                   for f in ("title", "body", "words", "tags")}
+    ix.close()
+    return postings, stored, lengths
+
+
+def test_a_rebuild_writes_what_whoosh_add_document_writes(db, tmp_path):
+    SearchIndex.create(tmp_path / "bulk", db).close()
+    # The same documents through whoosh's own writer.
+    (tmp_path / "whoosh").mkdir()
+    ix = whoosh_index.create_in(str(tmp_path / "whoosh"), documents.schema())
+    writer = ix.writer()
+    ctx = documents.Context(db, bulk=True)
+    for service in store.iter_services(db, status="active"):
+        ctx.remember(service)
+        writer.add_document(**documents.service_document(service, ctx))
+    for pathway in store.list_pathways(db, status="active"):
+        if doc := documents.pathway_document(pathway, ctx):
+            writer.add_document(**doc)
+    writer.add_document(**documents.meta_document(store.generation(db), store.audit_origin(db)))
+    writer.commit()
+    ix.close()
+    bulk, reference = _index_contents(tmp_path / "bulk"), _index_contents(tmp_path / "whoosh")
+    assert len(bulk[0]) > 1000 and len(bulk[1]) == _expected_count(db) + 1
+    for part, other in zip(bulk, reference):
+        assert part == other
+
+
+def test_writes_never_rewrite_the_big_segment_and_small_ones_are_merged(db, tmp_path):
+    from orientation.search.segments import MERGE_FANIN
+
+    index = SearchIndex.create(tmp_path / "index", db)
+    [(big, count)] = index.segments()
+    service = store.get_service(db, sid("cpas-wavre-energie"))
+    for n in range(3 * MERGE_FANIN):
+        store.save_service(db, msgspec.structs.replace(service, keywords=[f"ocarina{n}"]),
+                           actor="test")
+        assert ids(index.search(db, f"ocarina{n}")) == [service.id]
+        assert index.segments()[0] == (big, count)  # the rebuild's segment is left alone
+    index.merge_now()
+    assert index.segments()[0] == (big, count)
+    assert 1 < len(index.segments()) <= MERGE_FANIN
+    assert ids(index.search(db, f"ocarina{3 * MERGE_FANIN - 1}")) == [service.id]
+    assert index.search(db, "ocarina3").total == 0
+    assert index.doc_count() == _expected_count(db)
+    # What the merged index finds is what a rebuild finds.
+    fresh = SearchIndex.create(tmp_path / "fresh", db)
+    for query in ("energie", "dettes wavre", ""):
+        assert all_ids(index, db, query) == all_ids(fresh, db, query)
+    fresh.close()
+    index.close()
+
+
+def test_segments_are_read_in_place_as_bytesio_would_read_them():
+    import io
+    import pickle
+    import random
+
+    from whoosh.filedb import compound
+
+    from orientation.search.storage import MemoryReader, ViewFile
+
+    assert compound.BufferFile is ViewFile  # installed with the search package
+    data = pickle.dumps([{"a": n, "b": "x" * n} for n in range(300)], 2) + b"line\nrest\n"
+    ours, theirs = MemoryReader(memoryview(data)), io.BytesIO(data)
+    assert pickle.load(ours) == pickle.load(theirs) and ours.tell() == theirs.tell()
+    assert ours.readline() == theirs.readline() and ours.read() == theirs.read()
+    rng = random.Random(7)
+    for _ in range(500):
+        whence = rng.choice((0, 1, 2))
+        where = rng.randint(0, len(data) + 10) if whence == 0 else rng.randint(-40, 10)
+        assert ours.seek(where, whence) == theirs.seek(where, whence)
+        size = rng.choice((-1, 0, 1, 7, 300))
+        assert ours.read(size) == theirs.read(size)
+        line = rng.choice((-1, 5))
+        assert ours.readline(line) == theirs.readline(line)
+        assert ours.tell() == theirs.tell()
+
+
 # --- Communes -------------------------------------------------------------------------------
 
 

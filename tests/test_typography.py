@@ -48,6 +48,19 @@ def test_arabic_opening_days_use_the_arabic_comma():
     assert hours._days_phrase([0, 2, 4], "fr") == "Lundi, mercredi et vendredi"
 
 
+def test_arabic_opening_hours_use_the_arabic_comma_and_attached_and():
+    from orientation.models import Schedule
+    rows = [Schedule(byday="MO,TU,WE,TH,FR", opens_at="08:30", closes_at="12:00",
+                     attending_type="walk_in"),
+            Schedule(byday="MO,TU,WE,TH,FR", opens_at="13:00", closes_at="15:00",
+                     attending_type="walk_in")]
+    [arabic] = hours.describe(rows, "ar")
+    assert "," not in arabic and arabic.count("،") == 2, arabic
+    assert " ومن 13:00" in arabic, arabic  # "and" written on the next word
+    assert hours.describe(rows, "fr") == [
+        "Du lundi au vendredi, de 8 h 30 à 12 h et de 13 h à 15 h, sans rendez-vous."]
+
+
 def _text(html: str) -> str:
     return htmllib.unescape(re.sub(r"<[^>]+>", " ", html))
 

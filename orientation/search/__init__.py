@@ -3,7 +3,9 @@
 Modules: ``index`` (``SearchIndex``: building, syncing, snapshots, the results cache),
 ``ranking`` (``Filters``, ``Results``: the ranking rules below), ``query`` (words to scored
 groups), ``scoring`` (BM25F over the postings, filter masks, "open now"), ``analysis``
-(folding, stems, synonyms, typos), ``documents`` (what the index holds) and ``snippets``.
+(folding, stems, synonyms, typos), ``documents`` (what the index holds), ``snippets``,
+``build`` (a rebuild's postings written in bulk), ``segments`` (what a segment holds, shared
+by snapshots; when small segments are merged) and ``storage`` (segments read in place).
 Callers import from this package: ``from orientation.search import SearchIndex, Filters``.
 
 How a query is understood (text analysis is in ``analysis.py``):

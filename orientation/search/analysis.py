@@ -161,6 +161,28 @@ def stems(text: str | None, lang: str = "fr") -> list[str]:
     return [stem(w, lang) for w in content_words(text, lang)]
 
 
+def index_terms(text: str | None, lang: str = "fr") -> tuple[list[str], list[str]]:
+    """(``stems(text, lang)``, ``content_words(text, lang)``), computed once per distinct
+    whitespace-separated piece of text: a rebuild analyses millions of words but only tens of
+    thousands of distinct ones, and folding a long text character by character was a fifth
+    of its time. The same result: folding never creates, removes or joins whitespace, and
+    no word crosses it."""
+    found_stems: list[str] = []
+    found_words: list[str] = []
+    if text:
+        for piece in text.split():
+            piece_stems, piece_words = _piece_terms(piece, lang)
+            found_stems += piece_stems
+            found_words += piece_words
+    return found_stems, found_words
+
+
+@functools.lru_cache(maxsize=262_144)
+def _piece_terms(piece: str, lang: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    kept = tuple(content_words(piece, lang))
+    return tuple(stem(w, lang) for w in kept), kept
+
+
 def query_stems(word: str) -> set[str]:
     """A query word in all three languages: its French, Dutch and English stems."""
     return {stem(word, lang) for lang in LANGS}

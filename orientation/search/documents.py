@@ -211,8 +211,9 @@ def texts(parts: list[tuple[str | None, str]]) -> tuple[str, str]:
     stems, words = [], []
     for text, lang in parts:
         if text:
-            stems += analysis.stems(text, lang)
-            words += analysis.content_words(text, lang)
+            text_stems, text_words = analysis.index_terms(text, lang)
+            stems += text_stems
+            words += text_words
     return " ".join(stems), " ".join(words)
 
 

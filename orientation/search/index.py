@@ -26,17 +26,18 @@ from whoosh import index as whoosh_index
 from .. import hours, store
 from ..errors import InvalidData, NotFound
 from ..models import TaxonomyTerm
-from . import analysis, documents, ranking
+from . import analysis, documents, ranking, scoring, storage
 from .analysis import Synonyms
-from .documents import META_ID, SCHEMA_VERSION
+from .build import BulkWriter
+from .documents import META_ID, SCHEMA_VERSION, Tag
 from .ranking import Filters, Results
 from .scoring import Snapshot
+from .segments import SegmentCache, merge_plan, merge_policy, segment_id
 
+storage.install()  # whoosh reads segments in place, without copying them
 log = logging.getLogger(__name__)
 
 DEFAULT_SYNONYMS = Path(__file__).resolve().parents[2] / "seed" / "synonyms.txt"
-#: Optimise (merge every segment) after this many incremental commits.
-OPTIMIZE_EVERY = 50
 RESULT_CACHE_SIZE = 1024
 
 
@@ -52,7 +53,8 @@ class SearchIndex:
         self._write_lock = threading.Lock()
         self._swap_lock = threading.Lock()
         self._snapshot: Snapshot | None = None
-        self._commits = 0
+        self._segments = SegmentCache()
+        self._merging = threading.Lock()  # one background merge at a time
         self._cache: OrderedDict[tuple, Results] = OrderedDict()
         self._cache_lock = threading.Lock()
         self.synonyms_path = DEFAULT_SYNONYMS if synonyms_path is None else Path(synonyms_path)
@@ -102,7 +104,30 @@ class SearchIndex:
             return cls.create(directory, db, synonyms_path=synonyms_path)
         index = cls(directory, ix, synonyms_path=synonyms_path)
         index.sync(db)
+        threading.Thread(target=index._warm_snapshot, daemon=True).start()
         return index
+
+    def _warm_snapshot(self) -> None:
+        """Read what every search needs (kinds, field lengths, the typo vocabulary) before the
+        first request asks: kept per segment, later snapshots share it."""
+        with self._swap_lock:  # held like a search holds it: not closed under our feet
+            snapshot = self._snapshot
+            if snapshot is None or snapshot.retired:
+                return
+            snapshot.users += 1
+        try:
+            with snapshot.lock:
+                snapshot.any_of([f"{Tag.KIND}service", f"{Tag.KIND}pathway"])
+                for field in scoring.FIELDS:
+                    snapshot.field_lengths(field)
+                snapshot.vocabulary  # noqa: B018 - read for its side effect
+        except Exception:  # only a head start: the first search reads what is missing
+            log.debug("warming the search snapshot failed", exc_info=True)
+        finally:
+            with self._swap_lock:
+                snapshot.users -= 1
+                if snapshot.retired and snapshot.users == 0:
+                    snapshot.close()
 
     def rebuild(self, db: Database) -> None:
         """Re-index every active service and pathway (the index is a cache of the database)."""
@@ -112,20 +137,19 @@ class SearchIndex:
     def _rebuild(self, db: Database) -> None:
         generation = store.generation(db)
         ctx = documents.Context(db, bulk=True)
-        writer = self._ix.writer(timeout=30.0, limitmb=256)
+        writer = BulkWriter(self._ix, timeout=30.0)
         try:
-            writer.mergetype = _clear_segments
             for service in store.iter_services(db, status="active"):
                 ctx.remember(service)
                 doc = documents.service_document(service, ctx)
                 if doc:
-                    writer.add_document(**doc)
+                    writer.add(doc)
             for pathway in store.list_pathways(db, status="active"):
                 doc = documents.pathway_document(pathway, ctx)
                 if doc:
-                    writer.add_document(**doc)
-            writer.add_document(**documents.meta_document(generation, store.audit_origin(db)))
-            writer.commit(optimize=True)
+                    writer.add(doc)
+            writer.add(documents.meta_document(generation, store.audit_origin(db)))
+            writer.commit(mergetype=_clear_segments)
         except BaseException:
             writer.cancel()
             raise
@@ -144,18 +168,23 @@ class SearchIndex:
             snapshot = self._snapshot
             if snapshot is not None and snapshot.generation == generation:
                 return snapshot
-            with self._ix.searcher() as latest:  # another process may have written already
-                indexed = _read_meta(latest).get("generation", 0)
+            if snapshot is not None and snapshot.toc == self._ix.latest_generation():
+                indexed = snapshot.indexed  # nobody committed since: no reader to open
+            else:
+                with self._ix.searcher() as latest:  # another process may have written
+                    indexed = _read_meta(latest).get("generation", 0)
             if indexed > generation:  # the database went back (restored from a copy)
                 self._rebuild(db)
             else:
                 if indexed < generation:  # (writes after ``generation`` may come along)
-                    generation = self._apply(db, indexed)
+                    generation = self._apply(db, indexed, snapshot)
                 self._swap(generation, {t.id: t for t in store.list_terms(db)})
             return self._snapshot
 
-    def _apply(self, db: Database, since: int) -> int:
-        """Re-index what changed after generation ``since``; returns the new generation."""
+    def _apply(self, db: Database, since: int, base: Snapshot | None = None) -> int:
+        """Re-index what changed after generation ``since``; returns the new generation.
+        ``base``: the current snapshot, whose searcher finds the documents to replace when
+        it reads the same segments as the writer (else whoosh opens every segment again)."""
         top, changed = store.changes_since(db, since)
         ctx = documents.Context(db)
         services: set[str] = set()
@@ -176,29 +205,68 @@ class SearchIndex:
                 pathways.update(p.id for p in store.list_pathways(db))
         for service_id in list(services):
             pathways.update(store.pathways_using(db, service_id=service_id))
-        writer = self._ix.writer(timeout=30.0)
+        writer = BulkWriter(self._ix, timeout=30.0)
+        if base is not None and base.toc != writer.generation - 1:
+            base = None
         try:
             for entity_id in sorted(services):
                 service = ctx.service(entity_id)
                 doc = documents.service_document(service, ctx) if service else None
-                _put(writer, entity_id, doc)
+                _put(writer, entity_id, doc, base)
             for entity_id in sorted(pathways):
                 try:
                     doc = documents.pathway_document(store.get_pathway(db, entity_id), ctx)
                 except NotFound:
                     doc = None
-                _put(writer, entity_id, doc)
-            writer.update_document(**documents.meta_document(top, store.audit_origin(db)))
-            self._commits += 1
-            # Many small commits slow queries down until segments are merged.
-            writer.commit(optimize=self._commits % OPTIMIZE_EVERY == 0)
+                _put(writer, entity_id, doc, base)
+            _put(writer, META_ID, documents.meta_document(top, store.audit_origin(db)), base)
+            # No merge here: at 100 000 services whoosh's policies may rewrite the big segment
+            # on a request. Small segments are merged after the write (``_merge_later``).
+            writer.commit(merge=False)
         except BaseException:
             writer.cancel()
             raise
+        self._merge_later()
         return top
 
+    def _merge_later(self) -> None:
+        """Merge small segments in a thread when a size tier is full (``segments.py``)."""
+        due = bool(merge_plan(self._ix._segments()))  # read from the table of contents
+        if due and self._merging.acquire(blocking=False):
+            threading.Thread(target=self._merge, daemon=True, name="index-merge").start()
+
+    def _merge(self) -> None:
+        try:
+            with self._write_lock:
+                writer = self._ix.writer(timeout=30.0)
+                try:
+                    writer.commit(mergetype=merge_policy)
+                except BaseException:
+                    writer.cancel()
+                    raise
+                # Same documents, same generation: a snapshot of the merged segments, opened
+                # here rather than by the next write (which finds what it replaces through it).
+                current = self._snapshot
+                if current is not None and not current.retired:
+                    self._swap(current.generation, current.terms)
+        except Exception:
+            log.exception("merging the search index's small segments failed; retried later")
+        finally:
+            self._merging.release()
+
+    def merge_now(self) -> None:
+        """Wait for a running background merge, then merge whatever is due (tests, bench)."""
+        with self._merging:
+            pass
+        due = bool(merge_plan(self._ix._segments()))
+        if due and self._merging.acquire():
+            self._merge()
+
     def _swap(self, generation: int, terms: dict[str, TaxonomyTerm]) -> None:
-        new = Snapshot(self._ix.searcher(), generation, terms)
+        new = Snapshot(self._ix.searcher(), generation, terms, self._segments)
+        new.toc, new.indexed = new.reader.generation(), _read_meta(new.searcher).get(
+            "generation", 0)
+        self._segments.keep({segment_id(leaf) for leaf, _ in new.leaves})
         with self._swap_lock:
             old, self._snapshot = self._snapshot, new
             with self._cache_lock:
@@ -323,7 +391,14 @@ class SearchIndex:
         with self._ix.searcher() as searcher:
             return searcher.doc_count() - (1 if _read_meta(searcher) else 0)
 
+    def segments(self) -> list[tuple[str, int]]:
+        """(id, documents) of each segment of the index, in index order."""
+        return [(segment.segment_id(), segment.doc_count_all())
+                for segment in self._ix._segments()]
+
     def close(self) -> None:
+        with self._merging:  # a background merge finishes first
+            pass
         with self._swap_lock:
             if self._snapshot is not None:
                 self._snapshot.retired = True
@@ -341,11 +416,17 @@ def _warm_up() -> None:
     hours.public_holiday(hours.now().date())
 
 
-def _put(writer, entity_id: str, doc: dict[str, Any] | None) -> None:
-    if doc is None:
+def _put(writer: BulkWriter, entity_id: str, doc: dict[str, Any] | None,
+         base: Snapshot | None) -> None:
+    """Replace (or delete) a document, what whoosh's ``update_document`` does, with the old
+    version found through ``base`` when given (it reads the writer's segments)."""
+    if base is None:
         writer.delete_by_term("id", entity_id)
     else:
-        writer.update_document(**doc)
+        with base.lock:  # a snapshot's searches and reads are serialised
+            writer.delete_by_term("id", entity_id, searcher=base.searcher)
+    if doc is not None:
+        writer.add(doc)
 
 
 def _read_meta(searcher) -> dict[str, Any]:

@@ -18,14 +18,13 @@ import threading
 from collections import OrderedDict
 
 import numpy as np
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-from whoosh.util.numeric import byte_to_length
 
 from .. import hours
 from ..models import TaxonomyTerm
 from . import analysis
 from .analysis import Vocabulary
 from .documents import Hours, Stored, Tag, stored
+from .segments import SegmentCache
 
 B, K1 = 0.75, 1.2  # whoosh's BM25F defaults
 TIEBREAK = 0.1
@@ -40,23 +39,27 @@ Word = list[Term]
 Phrase = list[Word]
 Group = list[Phrase]
 
-_LENGTHS = np.array([byte_to_length(b) or 0 for b in range(256)], dtype=np.float64)
-
-
 class Snapshot:
     """One searcher on one index generation, with everything derived from it."""
 
-    def __init__(self, searcher, generation: int, terms: dict[str, TaxonomyTerm]) -> None:
+    def __init__(self, searcher, generation: int, terms: dict[str, TaxonomyTerm],
+                 segments: SegmentCache | None = None) -> None:
         self.searcher = searcher
         self.reader = searcher.reader()
+        #: What each segment holds, shared with the other snapshots of the same index.
+        self.segments = segments if segments is not None else SegmentCache()
+        self.leaves = list(self.reader.leaf_readers())
+        self._offsets = np.array([offset for _, offset in self.leaves], dtype=np.int64)
         self.generation = generation
         self.terms = terms
         self.lock = threading.RLock()
+        self.toc: int | None = None  # the index version it reads (whoosh's TOC generation)
+        self.indexed = 0  # the database generation that version reflects
         self.users = 0
         self.retired = False
         self.maxdoc = self.reader.doc_count_all()
         self.live = np.ones(self.maxdoc, dtype=bool)
-        for leaf, offset in self.reader.leaf_readers():
+        for leaf, offset in self.leaves:
             for docnum in leaf.deleted_docs_set:
                 self.live[offset + docnum] = False
         self._lengths: dict[str, np.ndarray] = {}
@@ -83,18 +86,11 @@ class Snapshot:
     def idf(self, field: str, text: str) -> float:
         return self.searcher.idf(field, text)
 
-    def _field_lengths(self, field: str) -> np.ndarray:
+    def field_lengths(self, field: str) -> np.ndarray:
         if field not in self._lengths:
-            parts = []
-            for leaf, _ in self.reader.leaf_readers():
-                column = leaf._perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
-                count = leaf.doc_count_all()
-                raw = np.zeros(count, dtype=np.uint8)
-                if column is not None:  # one byte per document: read them in one go
-                    stored = column._dbfile.get(column._basepos, column._count)
-                    raw[:column._count] = np.frombuffer(stored, dtype=np.uint8)
-                parts.append(_LENGTHS[raw])
-            self._lengths[field] = np.concatenate(parts) if parts else np.zeros(0)
+            parts = [self.segments.lengths(leaf, field) for leaf, _ in self.leaves]
+            self._lengths[field] = np.concatenate(parts).astype(np.float64) if parts \
+                else np.zeros(0)
         return self._lengths[field]
 
     def postings(self, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
@@ -105,19 +101,11 @@ class Snapshot:
             self._postings.move_to_end(key)
             return found
         docs, weights = [], []
-        for leaf, offset in self.reader.leaf_readers():
-            btext = leaf._text_to_bytes(field, text)
-            if (field, btext) not in leaf._terms:
-                continue
-            matcher = leaf._terms.matcher(field, btext, leaf.schema[field].format)
-            while matcher.is_active():  # block by block, not posting by posting
-                if matcher._ids is None:
-                    matcher._read_ids()
-                if matcher._weights is None:
-                    matcher._read_weights()
-                docs.append(np.asarray(matcher._ids, dtype=np.int64) + offset)
-                weights.append(np.asarray(matcher._weights, dtype=np.float64))
-                matcher._next_block()
+        for leaf, offset in self.leaves:
+            leaf_ids, leaf_tf = self.segments.postings(leaf, field, text)
+            if len(leaf_ids):
+                docs.append(leaf_ids.astype(np.int64) + offset)
+                weights.append(leaf_tf.astype(np.float64))
         if docs:
             ids, tf = np.concatenate(docs), np.concatenate(weights)
             keep = self.live[ids]
@@ -126,7 +114,7 @@ class Snapshot:
             ids, tf = np.zeros(0, dtype=np.int64), np.zeros(0)
         if field in FIELDS and len(ids):
             avgfl = self.searcher.avg_field_length(field) or 1
-            length = self._field_lengths(field)[ids]
+            length = self.field_lengths(field)[ids]
             score = self.idf(field, text) * (tf * (K1 + 1)) / (
                 tf + K1 * ((1 - B) + B * length / avgfl))
         else:
@@ -200,7 +188,10 @@ class Snapshot:
 
     def _hours_of(self, docnum: int) -> Hours:
         if docnum not in self._hours:
-            self._hours[docnum] = self.stored(docnum).hours
+            at = int(np.searchsorted(self._offsets, docnum, side="right")) - 1
+            leaf, offset = self.leaves[at]
+            self._hours[docnum] = self.segments.hours(
+                leaf, docnum - offset, lambda: self.stored(docnum).hours)
         return self._hours[docnum]
 
     def is_open(self, docnum: int, at: dt.datetime) -> bool:
@@ -247,13 +238,17 @@ class Snapshot:
     @property
     def vocabulary(self) -> Vocabulary:
         if self._vocabulary is None:
-            self._vocabulary = Vocabulary({
-                (t.decode() if isinstance(t, bytes) else t): info.doc_frequency()
-                for t, info in self.reader.iter_field("words")})
+            parts = [self.segments.words(leaf) for leaf, _ in self.leaves]
+            parts.sort(key=len, reverse=True)
+            frequencies = dict(parts[0]) if parts else {}
+            for part in parts[1:]:
+                for found, count in part.items():
+                    frequencies[found] = frequencies.get(found, 0) + count
+            self._vocabulary = Vocabulary(dict(sorted(frequencies.items())))
         return self._vocabulary
 
     def knows(self, word: str) -> bool:
-        if word in self.vocabulary:
+        if any(word in self.segments.words(leaf) for leaf, _ in self.leaves):
             return True
         return any(self.doc_frequency(field, s)
                    for s in analysis.query_stems(word) for field in FIELDS)

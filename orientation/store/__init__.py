@@ -19,7 +19,8 @@ Callers use the package as one namespace (``from orientation import store``;
 - ``unmet``: the weekly counters of unmet searches;
 - ``limits``: the rate counters every worker shares;
 - ``flags``: directory-wide flags (sample data loaded) and imported source categories.
-- ``suggestions``: verification links e-mailed to organisations, suggested edits.
+- ``suggestions``: verification links e-mailed to organisations, suggested edits;
+- ``capacity``: the latest capacity figure per service and unit ("3 places ce soir").
 """
 
 from __future__ import annotations
@@ -41,6 +42,16 @@ from .accounts import (
     live_api_key,
     revoke_api_key,
     update_user,
+)
+from .capacity import (
+    capacity_link_by_hash,
+    capacity_links_of,
+    capacity_rows,
+    delete_capacity,
+    insert_capacity_link,
+    put_capacity,
+    revoke_capacity_link,
+    touch_capacity_link,
 )
 from .audit import audit_origin, changes_since, generation, history, last_modified
 from .connection import connect, row_by_id, transaction

@@ -346,3 +346,24 @@ def m085_place_and_people_translations(db: Database) -> None:
     for table in ("organizations", "contacts", "locations"):
         if "translations" not in db[table].columns_dict:
             db[table].add_column("translations", str)
+
+
+@migrations()
+def m091_service_capacities(db: Database) -> None:
+    # "Places disponibles ce soir" (HSDS 3.1 service_capacity): the latest figure per service
+    # and unit, with when and by whom it was given. Its history is in the audit trail.
+    db["service_capacities"].create(
+        {"service_id": str, "unit": str, "available": int, "maximum": int,
+         "updated_at": str, "updated_by": str},
+        pk=("service_id", "unit"),
+        not_null={"service_id", "unit", "available", "updated_at", "updated_by"},
+        foreign_keys=[("service_id", "services", "id")],
+    )
+    # A lasting link per organisation to give tonight's counts from a phone, without an
+    # account (the night staff of a shelter): only the hash of its token is kept.
+    db["capacity_links"].create(
+        {"id": str, "organization_id": str, "token_hash": str, "created_at": str,
+         "created_by": str, "expires_at": str, "revoked_at": str, "used_at": str},
+        pk="id", not_null={"organization_id", "token_hash", "created_at", "expires_at"},
+    )
+    db["capacity_links"].create_index(["token_hash"], unique=True)
