@@ -129,17 +129,31 @@ def test_the_api_writes_and_shows_the_new_translations_like_a_services(api_clien
     assert "translations.nl.transport" in bad.text
     assert api_client.get(url).json()["translations"]["nl"] == nl
     url = f"/api/v1/contacts/{slug_id('contact', 'actiris-vermeulen')}"
-    contact = api_client.get(url).json()
-    assert contact["translations"] == {}
+    assert api_client.get(url).json()["translations"]["nl"]["role"]  # the seed's file
     answer = api_client.patch(url, json={"translations": {"ar": {"role": "مستشار التسجيل"}}},
                               headers=admin)
     assert answer.status_code == 200, answer.text
     assert api_client.get(url).json()["translations"]["ar"]["role"] == "مستشار التسجيل"
 
 
-def test_coverage_and_the_queue_count_organisations_people_and_places(translated_db):
+@pytest.fixture
+def test_files_db(tmp_path):
+    """The seed with, as its only organisation translations, the test files (the Brabant wallon
+    legal aid office in nl and ar, partly: tests/data/translations)."""
+    from conftest import TEST_TRANSLATIONS
+
+    db = store.connect(tmp_path / "o.db")
+    seeding.load(db, _seed(tmp_path, {
+        (path.parent.parent.name, path.stem): path.read_text(encoding="utf-8")
+        for path in TEST_TRANSLATIONS.glob("*/organizations/*.yaml")}))
+    yield db
+    db.close()
+
+
+def test_coverage_and_the_queue_count_organisations_people_and_places(test_files_db):
     from orientation import translations, verification
 
+    translated_db = test_files_db
     org_id = slug_id("organization", "baj-brabant-wallon")
     [nl] = [c for c in translations.coverage(translated_db, services=True)
             if c.lang == "nl" and c.kind == "organizations"]
