@@ -18,9 +18,10 @@ from sqlite_utils import Database
 from . import seed_translations, store
 from .errors import Conflict, InvalidData, NotFound
 from .models import (
+    LANGUAGES,
     Absence,
-    AccessRules,
     Accessibility,
+    AccessRules,
     Address,
     Area,
     Closure,
@@ -33,7 +34,6 @@ from .models import (
     PathwayTranslation,
     Phone,
     Schedule,
-    LANGUAGES,
     Service,
     StepTranslation,
     TaxonomyTerm,

@@ -23,12 +23,18 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from conftest import (
+    TEST_TRANSLATIONS,
+    LiveServer,
+    _free_port,
+    local_settings,
+    translated_seed,
+)
 
 from api.app import create_app
-from orientation import store
 from orientation import seed as seeding
+from orientation import store
 from orientation.models import slug_id
-from conftest import TEST_TRANSLATIONS, LiveServer, _free_port, local_settings, translated_seed
 
 pytestmark = pytest.mark.browser
 
