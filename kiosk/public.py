@@ -364,6 +364,7 @@ def service_page(request: HTMXRequest, db: DB, service_id: FromPath[str]) -> Tem
         documents=service.documents(lang),
         interpretation=service.texts("interpretation", lang),
         cost=service.texts("cost_description", lang), locations=locations[:2],
+        digital_note=service.texts("digital_note", lang),
         when=slips.when(service, kiosk.at, lang), week=_open_week(service, lang),
         step=composed.steps[0] if composed else None,
         room=capacity.current(db, [service.id], hours=kiosk.fresh_hours,

@@ -51,6 +51,9 @@ def _extras(record: Any, caller: Caller) -> dict[str, Any]:
             "be_assured_date": record.assured_date and record.assured_date.isoformat(),
             "be_assured_by": record.assured_by,
             "be_languages": record.languages})
+    if isinstance(record, (Organization, Location, Contact)):
+        # Their person-read texts in nl/en/ar (description, role, directions).
+        extra["be_translations"] = msgspec.to_builtins(record.translations) or None
     if isinstance(record, Service):
         extra.update({"be_assured_by": record.assured_by,
                       "be_update_months": record.update_months,
@@ -137,10 +140,10 @@ def export(db: Database, out: Path, fmt: str, *, complete: bool = False) -> dict
 TABLES: dict[str, tuple[str, ...]] = {
     "organizations": ("id", "name", "alternate_name", "description", "email", "website",
                       "be_kind", "be_status", "be_source_id", "be_data_contact_email",
-                      "be_data_contact_lang", "be_trusted"),
+                      "be_data_contact_lang", "be_trusted", "be_translations"),
     "locations": ("id", "location_type", "organization_id", "name", "description",
                   "transportation", "latitude", "longitude", "be_confidential", "be_region",
-                  "be_city", "be_accessibility", "be_source_id"),
+                  "be_city", "be_accessibility", "be_source_id", "be_translations"),
     "addresses": ("id", "location_id", "address_1", "city", "state_province", "postal_code",
                   "country", "address_type"),
     "services": ("id", "organization_id", "name", "alternate_name", "description", "url",
@@ -160,7 +163,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "contacts": ("id", "organization_id", "service_id", "name", "title", "email", "be_role",
                  "be_given_name", "be_family_name", "be_civility", "be_languages",
                  "be_availability", "be_absences", "be_status", "be_assured_date",
-                 "be_assured_by"),
+                 "be_assured_by", "be_translations"),
     "schedules": ("id", "service_id", "location_id", "freq", "byday", "opens_at", "closes_at",
                   "valid_from", "valid_to", "attending_type", "notes", "description"),
     "languages": ("id", "service_id", "name", "code"),

@@ -135,8 +135,8 @@ def clean_data(data: Any, name: str = "") -> Any:
 
 def check_translations(record: msgspec.Struct) -> None:
     """Translations follow the French item by item: a pathway translation's ``steps`` is empty
-    or has one entry per step, a step's ``bring`` (a service's ``documents``) is empty or has
-    one entry per French item. Otherwise a translated text would print under the wrong step."""
+    or has one entry per step, a step's ``bring`` (a service's ``documents``, a place's
+    ``transport``) is empty or has one entry per French item. Otherwise a translated text would print under the wrong step."""
     steps = getattr(record, "steps", None)
     for lang, translation in (getattr(record, "translations", None) or {}).items():
         path = f"translations.{lang}"
@@ -148,6 +148,10 @@ def check_translations(record: msgspec.Struct) -> None:
             if step.bring and len(step.bring) != len(steps[i].bring):
                 raise InvalidData(f"{path}.steps[{i}].bring: {len(step.bring)} items for "
                                   f"{len(steps[i].bring)} in French", field=f"{path}.steps[{i}].bring")
+        transport = getattr(translation, "transport", None)
+        if transport and len(transport) != len(record.transport):
+            raise InvalidData(f"{path}.transport: {len(transport)} items for "
+                              f"{len(record.transport)} in French", field=f"{path}.transport")
         access = getattr(record, "access", None)
         documents = getattr(translation, "documents", None)
         if access is not None and documents and len(documents) != len(access.documents):

@@ -127,6 +127,35 @@ class TaxonomyTerm(Base, kw_only=True):
         return self.labels.get(lang) or self.labels["fr"]
 
 
+def _in(lang: str, french, translated):
+    """A person-read text in ``lang`` when translated (and there is a French to translate),
+    else the French, with the language it is written in."""
+    if lang != "fr" and translated and french:
+        return translated, lang
+    return french, "fr"
+
+
+class OrganizationTranslation(Base, kw_only=True):
+    """An organisation's person-read text in one language (None: shown in French)."""
+
+    description: str | None = None
+
+
+class ContactTranslation(Base, kw_only=True):
+    """A contact's role in one language; their name stays as written."""
+
+    role: str | None = None
+
+
+class LocationTranslation(Base, kw_only=True):
+    """A place's directions in one language: ``transport`` follows the French list item by
+    item (same count; stop names and line numbers kept), ``accessibility`` translates
+    ``accessibility.details``. The place's name and address stay as written."""
+
+    transport: list[str] = []
+    accessibility: str | None = None
+
+
 class Organization(Base, kw_only=True):
     id: str = msgspec.field(default_factory=new_id)
     name: str
@@ -148,6 +177,11 @@ class Organization(Base, kw_only=True):
     data_contact_email: str | None = None
     data_contact_lang: Literal["fr", "nl", "en", "ar"] = "fr"
     trusted: bool = False
+    translations: dict[str, OrganizationTranslation] = {}
+
+    def texts(self, field: Literal["description"], lang: str = "fr") -> tuple[str | None, str]:
+        translated = self.translations.get(lang)
+        return _in(lang, getattr(self, field), getattr(translated, field, None))
 
 
 class Location(Base, kw_only=True):
@@ -164,6 +198,20 @@ class Location(Base, kw_only=True):
     confidential: bool = False
     phones: list[Phone] = []
     source_id: str | None = None
+    translations: dict[str, LocationTranslation] = {}
+
+    def texts(self, field: Literal["accessibility"], lang: str = "fr") -> tuple[str | None, str]:
+        """``accessibility.details`` in ``lang`` (or French), with its language."""
+        translated = self.translations.get(lang)
+        return _in(lang, self.accessibility.details, getattr(translated, field, None))
+
+    def transport_in(self, lang: str = "fr") -> tuple[list[str], str]:
+        """How to get there, translated when the translation has every line."""
+        translated = self.translations.get(lang) if lang != "fr" else None
+        if translated and len(translated.transport) == len(self.transport) \
+                and all(translated.transport):
+            return list(translated.transport), lang
+        return list(self.transport), "fr"
 
 
 class Contact(Base, kw_only=True):
@@ -184,6 +232,11 @@ class Contact(Base, kw_only=True):
     assured_date: dt.date | None = None
     assured_by: str | None = None
     source_id: str | None = None
+    translations: dict[str, ContactTranslation] = {}
+
+    def texts(self, field: Literal["role"], lang: str = "fr") -> tuple[str | None, str]:
+        translated = self.translations.get(lang)
+        return _in(lang, getattr(self, field), getattr(translated, field, None))
 
     @property
     def name(self) -> str:
@@ -239,13 +292,14 @@ class Translation(Base, kw_only=True):
     cost_description: str | None = None
     documents: list[str] = []
     interpretation: str | None = None
+    digital_note: str | None = None
 
 
 #: The fields of a service a translation may carry, with where the French lives.
 SERVICE_TEXTS = {"name": "name", "description": "description", "audience": "access.audience",
                  "eligibility": "access.eligibility",
                  "cost_description": "access.cost_description",
-                 "interpretation": "interpretation"}
+                 "interpretation": "interpretation", "digital_note": "digital.note"}
 
 
 class Service(Base, kw_only=True):

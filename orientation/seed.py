@@ -15,12 +15,13 @@ import msgspec
 import yaml
 from sqlite_utils import Database
 
-from . import store
+from . import seed_translations, store
 from .errors import Conflict, InvalidData, NotFound
 from .models import (
+    LANGUAGES,
     Absence,
-    AccessRules,
     Accessibility,
+    AccessRules,
     Address,
     Area,
     Closure,
@@ -33,7 +34,6 @@ from .models import (
     PathwayTranslation,
     Phone,
     Schedule,
-    LANGUAGES,
     Service,
     StepTranslation,
     TaxonomyTerm,
@@ -304,6 +304,21 @@ def _with_translation_files(pathway: Pathway, files: dict[str, tuple[Path, dict]
     return msgspec.structs.replace(pathway, translations=translations)
 
 
+def organizations(seed_dir: Path = DEFAULT_SEED_DIR) -> list[tuple[Path, Any]]:
+    """Every organisation file read, with its records (organisation, locations, contacts,
+    services) and their translation files applied; nothing is saved."""
+    parsed = []
+    for path in sorted((Path(seed_dir) / "organizations").glob("*.yaml")):
+        try:
+            parsed.append((path, _organization(_read(path))))
+        except (KeyError, TypeError, ValueError, msgspec.ValidationError) as exc:
+            raise SeedError(f"{path.name}: {type(exc).__name__}: {exc}") from None
+    try:
+        return seed_translations.apply(seed_dir, parsed)
+    except seed_translations.TranslationFileError as exc:
+        raise SeedError(str(exc)) from None
+
+
 def load(db: Database, seed_dir: Path = DEFAULT_SEED_DIR) -> dict[str, int]:
     """Load (or reload) the whole seed directory in one transaction; returns counts."""
     seed_dir = Path(seed_dir)
@@ -316,12 +331,7 @@ def load(db: Database, seed_dir: Path = DEFAULT_SEED_DIR) -> dict[str, int]:
         for term in _terms(_read(seed_dir / "taxonomy.yaml")):
             store.save_term(db, term, actor=ACTOR)
             counts["taxonomy_terms"] += 1
-        parsed = []
-        for path in sorted((seed_dir / "organizations").glob("*.yaml")):
-            try:
-                parsed.append((path, _organization(_read(path))))
-            except (KeyError, TypeError, ValueError, msgspec.ValidationError) as exc:
-                raise SeedError(f"{path.name}: {type(exc).__name__}: {exc}") from None
+        parsed = organizations(seed_dir)
         # Save in dependency order across all files: contacts may name substitutes from
         # another organisation, so every contact goes in before any absence is checked.
         deferred_absences = []

@@ -54,6 +54,7 @@ class Person(msgspec.Struct, kw_only=True):
     location: Location | None = None
     absent_until: dt.date | None = None
     substitute: Person | None = None
+    role_lang: str = "fr"  # the language ``role`` is written in (French when not translated)
 
 
 class SlipStep(msgspec.Struct, kw_only=True):
@@ -84,6 +85,11 @@ class SlipStep(msgspec.Struct, kw_only=True):
     person: Person
     #: The step only applies if something happens ("Le CPAS refuse ? …"), read from the French.
     conditional: bool = False
+    #: The service's name is a proper name, kept as written by its translation ("Infor
+    #: Jeunes"): shown marked as a name, not as French left to translate.
+    name_kept: bool = False
+    digital_note: str | None = None
+    digital_note_lang: str = "fr"
 
 
 class Slip(msgspec.Struct, kw_only=True):
@@ -161,8 +167,9 @@ def _person(db: Database, contact: Contact, service: Service, location: Location
     # Civilities written out: "Madame Dupont" reads and sounds better than "Mme Dupont".
     name = " ".join(p for p in (CIVILITIES.get(contact.civility or "", contact.civility),
                                 contact.given_name, contact.family_name) if p)
+    role, role_lang = contact.texts("role", lang)
     return Person(
-        name=name, role=contact.role, organization=organization.name,
+        name=name, role=role, role_lang=role_lang, organization=organization.name,
         phones=contact.public_phones(),
         availability=hours.describe(contact.availability, lang) if contact.availability else [],
         languages=contact.languages, location=location,
@@ -324,6 +331,7 @@ def compose(db: Database, steps: Sequence[PathwayStep], *, lang: str = "fr",
         else:
             bring, bring_lang = service.documents(lang)
         cost, cost_lang = service.texts("cost_description", lang)
+        note, note_lang = service.texts("digital_note", lang)
         by_phone = not _in_person(service)
         person = _person(db, contact, service, None if by_phone else location, lang, at.date())
         phone_rows = [s for s in service.schedules if s.attending_type == "phone"]
@@ -340,7 +348,8 @@ def compose(db: Database, steps: Sequence[PathwayStep], *, lang: str = "fr",
             languages=service.languages, interpretation=service.interpretation,
             cost_free=service.access.cost_free, cost=cost, cost_lang=cost_lang,
             digital=service.digital, fallback=timeless(fallback), fallback_lang=fallback_lang,
-            person=person,
+            person=person, name_kept=name_lang == lang != "fr" and name == service.name,
+            digital_note=note, digital_note_lang=note_lang,
         ))
     main = main_step(composed)
     # Short enough to keep (one A4 page, about 40 cm of roll): the main step says what to do in
@@ -361,7 +370,8 @@ def compose(db: Database, steps: Sequence[PathwayStep], *, lang: str = "fr",
     summary_lang = summary_lang or title_lang
     # The notice "some of it is in French" only when some of the content shown is: a
     # service's name is a name, kept as written like the names of places and people.
-    shown = [(title, title_lang), (summary, summary_lang)] + [
+    shown = [(title, title_lang), (summary, summary_lang),
+             (main.person.role, main.person.role_lang)] + [
         pair for s in composed for pair in ((s.action, s.action_lang),
                                             (s.bring, s.bring_lang),
                                             (s.fallback, s.fallback_lang),

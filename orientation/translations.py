@@ -1,8 +1,9 @@
 """What is translated and what is not: every text a person reads, per language.
 
 French is the source. A pathway's need, summary and each step's action, what to bring (item by
-item) and fallback; a need's label and description; a service's name, description and access
-texts: each is one *field to translate* per language. A field with no translation is shown in
+item) and fallback; a need's label and description; a service's name, description, access
+texts and digital note; an organisation's description, its contacts' roles and its places'
+transport lines and accessibility details: each is one *field to translate* per language. A field with no translation is shown in
 French, marked as French, and listed here, so the verification queue can say "à traduire" and
 ``orientation check`` can print the coverage.
 """
@@ -13,7 +14,16 @@ import msgspec
 from sqlite_utils import Database
 
 from . import store
-from .models import LANGUAGES, SERVICE_TEXTS, Pathway, Service, TaxonomyTerm
+from .models import (
+    LANGUAGES,
+    SERVICE_TEXTS,
+    Contact,
+    Location,
+    Organization,
+    Pathway,
+    Service,
+    TaxonomyTerm,
+)
 
 #: The languages content is translated into (French is the source).
 TARGETS = tuple(lang for lang in LANGUAGES if lang != "fr")
@@ -58,6 +68,58 @@ def service_fields(service: Service, lang: str) -> list[tuple[str, bool]]:
     return fields
 
 
+def organization_fields(organization: Organization, lang: str) -> list[tuple[str, bool]]:
+    text, text_lang = organization.texts("description", lang)
+    return [("description", text_lang == lang)] if text else []
+
+
+def contact_fields(contact: Contact, lang: str) -> list[tuple[str, bool]]:
+    text, text_lang = contact.texts("role", lang)
+    return [(f"{contact.name}: role", text_lang == lang)] if text else []
+
+
+def location_fields(location: Location, lang: str) -> list[tuple[str, bool]]:
+    translated = location.translations.get(lang)
+    done = translated.transport if translated and \
+        len(translated.transport) == len(location.transport) else [None] * len(location.transport)
+    fields = [(f"{location.name}: transport {i}", bool(line))
+              for i, line in enumerate(done, start=1)]
+    text, text_lang = location.texts("accessibility", lang)
+    if text:
+        fields.append((f"{location.name}: accessibility", text_lang == lang))
+    return fields
+
+
+class People(msgspec.Struct, kw_only=True):
+    """An organisation with its active contacts and its places: what its translation file
+    carries besides its services."""
+
+    organization: Organization
+    contacts: list[Contact]
+    locations: list[Location]
+
+
+def people_fields(item: People, lang: str) -> list[tuple[str, bool]]:
+    return (organization_fields(item.organization, lang)
+            + [f for c in item.contacts for f in contact_fields(c, lang)]
+            + [f for loc in item.locations for f in location_fields(loc, lang)])
+
+
+def organizations_with_people(db: Database, organization_id: str | None = None
+                              ) -> list[People]:
+    """Active organisations (or one) with their active contacts and their places."""
+    contacts: dict[str, list[Contact]] = {}
+    for contact in store.list_contacts(db, organization_id=organization_id, status="active"):
+        contacts.setdefault(contact.organization_id, []).append(contact)
+    locations: dict[str, list[Location]] = {}
+    for location in store.list_locations(db, organization_id=organization_id):
+        locations.setdefault(location.organization_id, []).append(location)
+    return [People(organization=org, contacts=contacts.get(org.id, []),
+                   locations=locations.get(org.id, []))
+            for org in store.list_organizations(db, status="active")
+            if organization_id is None or org.id == organization_id]
+
+
 def missing(fields: list[tuple[str, bool]]) -> list[str]:
     return [name for name, done in fields if not done]
 
@@ -70,7 +132,7 @@ def untranslated(pathway: Pathway) -> dict[str, list[str]]:
 
 class Coverage(msgspec.Struct, kw_only=True):
     lang: str
-    kind: str  # "pathways" | "needs" | "services"
+    kind: str  # "pathways" | "needs" | "services" | "organizations"
     done: int
     total: int
     #: What is missing: "<record>: <field>, <field>", one line per record.
@@ -95,16 +157,21 @@ def _count(lang: str, kind: str, records: list, fields, label) -> Coverage:
 
 def coverage(db: Database, *, services: bool = False) -> list[Coverage]:
     """Fields translated over fields to translate, per language, for the active pathways and
-    every need (and the active services if asked): what ``orientation check`` prints."""
+    every need (and, if asked, the active services and the active organisations with their
+    contacts and places): what ``orientation check`` prints."""
     pathways = store.list_pathways(db, status="active")
     terms = store.list_terms(db)
+    if services:
+        active = store.list_services(db, status="active")
+        orgs = organizations_with_people(db)
     result = []
     for lang in TARGETS:
         result.append(_count(lang, "pathways", pathways, pathway_fields, lambda p: p.need))
         result.append(_count(lang, "needs", terms, term_fields, lambda t: t.code))
         if services:
-            result.append(_count(lang, "services", store.list_services(db, status="active"),
-                                 service_fields, lambda s: s.name))
+            result.append(_count(lang, "services", active, service_fields, lambda s: s.name))
+            result.append(_count(lang, "organizations", orgs, people_fields,
+                                 lambda p: p.organization.name))
     return result
 
 

@@ -6,7 +6,8 @@ one with a single click ("toujours correct"), which saves the record through the
 the audit trail then says who checked and when. Staff see a stale flag in search results, so a
 worker knows to double-check before sending someone.
 
-A pathway whose texts are not all translated into a kiosk language is *à traduire* in that
+A pathway, a service or an organisation (its description, its contacts' roles, its places'
+directions) whose texts are not all translated into a kiosk language is *à traduire* in that
 language: the kiosk shows the French meanwhile (marked as French), and the queue lists it.
 """
 
@@ -66,9 +67,10 @@ def confirm(db: Database, entity: str, entity_id: str, *, actor: str,
 
 
 class ToTranslate(msgspec.Struct, kw_only=True):
-    """A pathway with texts left to translate into ``lang``: "à traduire"."""
+    """A pathway, service or organisation with texts left to translate into ``lang``: "à
+    traduire"."""
 
-    entity: str = "pathway"
+    entity: str = "pathway"  # "pathway" | "service" | "organization"
     id: str
     name: str
     lang: str
@@ -78,8 +80,9 @@ class ToTranslate(msgspec.Struct, kw_only=True):
 
 
 def to_translate(db: Database, *, organization_id: str | None = None) -> list[ToTranslate]:
-    """Active pathways (those that send people to one of the organisation's services, or all)
-    with texts still in French only, one row per language, most missing first."""
+    """Active pathways (those that send people to one of the organisation's services, or all),
+    then active services and organisations (the organisation's own, or all), with texts still
+    in French only: one row per record and language, most missing first within each kind."""
     rows = []
     for pathway in store.list_pathways(db, status="active"):
         if organization_id is not None and organization_id not in organizations_of(db, pathway):
@@ -91,4 +94,19 @@ def to_translate(db: Database, *, organization_id: str | None = None) -> list[To
                 rows.append(ToTranslate(id=pathway.id, name=pathway.need, lang=lang,
                                         missing=len(missing), total=len(fields),
                                         fields=missing))
-    return sorted(rows, key=lambda r: (-r.missing / r.total, r.name, r.lang))
+    others = [("service", service.id, service.name, service, translations.service_fields)
+              for service in store.list_services(db, organization_id=organization_id,
+                                                 status="active")]
+    others += [("organization", item.organization.id, item.organization.name, item,
+                translations.people_fields)
+               for item in translations.organizations_with_people(db, organization_id)]
+    for entity, record_id, name, record, fields_of in others:
+        for lang in translations.TARGETS:
+            fields = fields_of(record, lang)
+            missing = translations.missing(fields)
+            if missing:
+                rows.append(ToTranslate(entity=entity, id=record_id, name=name, lang=lang,
+                                        missing=len(missing), total=len(fields),
+                                        fields=missing))
+    order = {"pathway": 0, "service": 1, "organization": 2}
+    return sorted(rows, key=lambda r: (order[r.entity], -r.missing / r.total, r.name, r.lang))

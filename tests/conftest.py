@@ -213,10 +213,12 @@ TEST_TRANSLATIONS = HERE / "data" / "translations"
 
 def translated_seed(target: Path) -> Path:
     """A copy of the seed directory with the test translations added where the seed has no
-    file for that language and pathway (the seed's own translations win once they exist)."""
+    file for that language and pathway or organisation (the seed's own translations win once
+    they exist)."""
     shutil.copytree(seeding.DEFAULT_SEED_DIR, target)
-    for path in sorted(TEST_TRANSLATIONS.glob("*/*.yaml")):
-        wanted = target / "translations" / path.parent.name / path.name
+    for path in sorted([*TEST_TRANSLATIONS.glob("*/*.yaml"),
+                        *TEST_TRANSLATIONS.glob("*/organizations/*.yaml")]):
+        wanted = target / path.relative_to(TEST_TRANSLATIONS.parent)
         if not wanted.exists():
             wanted.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(path, wanted)

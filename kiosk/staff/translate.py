@@ -41,7 +41,7 @@ class Row(msgspec.Struct, kw_only=True):
 SERVICE_LABELS = {
     "name": N_("Nom"), "description": N_("Description"), "audience": N_("Pour qui"),
     "eligibility": N_("Conditions"), "cost_description": N_("Prix"),
-    "interpretation": N_("Interprétation"),
+    "interpretation": N_("Interprétation"), "digital_note": N_("Internet"),
 }
 
 

@@ -174,6 +174,7 @@ class _Mapper:
             "data_contact_lang": data.get("be_data_contact_lang") or "fr",
             "trusted": bool(data.get("be_trusted")),
             "company_number": _company_number(data.get("organization_identifiers")),
+            "translations": data.get("be_translations") or {},
         }, at)
 
     def location(self, data: dict, org_id: str) -> Location:
@@ -206,6 +207,7 @@ class _Mapper:
             "accessibility": access, "confidential": bool(data.get("be_confidential")),
             "phones": self.phones(data.get("phones"), lid),
             "source_id": data.get("be_source_id") or source_id,
+            "translations": data.get("be_translations") or {},
         }, at)
 
     def contact(self, data: dict, org_id: str) -> Contact:
@@ -228,6 +230,7 @@ class _Mapper:
             "status": data.get("be_status") or "active",
             "assured_date": data.get("be_assured_date"), "assured_by": data.get("be_assured_by"),
             "source_id": data.get("be_source_id") or source_id,
+            "translations": data.get("be_translations") or {},
         }, at)
 
     def needs(self, data: dict) -> list[str]:

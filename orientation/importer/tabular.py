@@ -175,8 +175,9 @@ class _Package:
             for key in ("be_source_id", "be_city", "be_region"):
                 if row.get(key):
                     loc[key] = row[key]
-            if row.get("be_accessibility"):
-                loc["be_accessibility"] = _cell_json(row, "be_accessibility", at)
+            for key in ("be_accessibility", "be_translations"):
+                if row.get(key):
+                    loc[key] = _cell_json(row, key, at)
             for _, a in self.addresses.get(row["id"], [])[:1]:
                 loc["addresses"] = [{"address_1": " ".join(x for x in (a.get("address_1"),
                                                                    a.get("address_2")) if x),
@@ -209,7 +210,7 @@ class _Package:
                 people_by["service"].setdefault(row["service_id"], []).append(
                     people[person["id"]])
                 continue
-            for key in ("be_languages", "be_availability", "be_absences"):
+            for key in ("be_languages", "be_availability", "be_absences", "be_translations"):
                 if row.get(key):
                     person[key] = _cell_json(row, key, at)
             for key in ("be_role", "be_given_name", "be_family_name", "be_civility",
@@ -373,6 +374,8 @@ class _Package:
                    "be_data_contact_email": row.get("be_data_contact_email") or None,
                    "be_data_contact_lang": row.get("be_data_contact_lang") or None,
                    "be_trusted": row.get("be_trusted", "").lower() == "true",
+                   "be_translations": _cell_json(row, "be_translations", (at_file, n))
+                   if row.get("be_translations") else None,
                    "phones": self.phones_by["organization"].get(oid, []),
                    "organization_identifiers": [r for _, r in self.identifiers.get(oid, [])],
                    "locations": [loc for loc in self.locs.values()

@@ -339,6 +339,16 @@ def m084_verification_by_organisations(db: Database) -> None:
 
 
 @migrations()
+def m085_place_and_people_translations(db: Database) -> None:
+    # What a person reads about an organisation (its description), a contact (their role) and
+    # a place (how to get there, its accessibility details), in nl/en/ar: a JSON column keyed
+    # by language, like a service's translations. NULL reads as "not translated": French shown.
+    for table in ("organizations", "contacts", "locations"):
+        if "translations" not in db[table].columns_dict:
+            db[table].add_column("translations", str)
+
+
+@migrations()
 def m086_sync_sources(db: Database) -> None:
     # `orientation sync --from URL`: one row per source directory. ``started_at`` of the last
     # successful sync is where the next one asks ``modified_after`` from (our clock, minus a
