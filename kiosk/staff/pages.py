@@ -326,7 +326,7 @@ def service_page(request: HTMXRequest, db: NamedDependency[Database], service_id
     return page(request, "staff/service.html", **_service_view(db, service, request),
                 pathways=pathways, can_edit=may_change(db, caller(request), service),
                 problems=reports.problem_queue(db, service_id=service.id),
-                kinds=reports.PROBLEMS, **capacity_view.service_context(request, db, service))
+                kinds=reports.CHOSEN_PROBLEMS, **capacity_view.service_context(request, db, service))
 
 
 @get("/pathway/{pathway_id:str}", sync_to_thread=True, name="staff_pathway",
