@@ -351,47 +351,6 @@ def service_page(request: HTMXRequest, db: DB, service_id: FromPath[str]) -> Tem
     )
 
 
-@post("/service/{service_id:str}/wrong", sync_to_thread=True, name="service_wrong",
-      status_code=200, opt={"limit": "report"})
-def service_wrong(request: HTMXRequest, db: DB, service_id: FromPath[str]) -> Template | Redirect:
-    """"Cette information est fausse": one tap, anonymous, for the organisation's editors."""
-    service = store.get_service(db, service_id)
-    if service.status != "active":
-        raise NotFound("service", service_id)
-    # Recorded at once as "other": the second tap (what is wrong) is optional and refines
-    # this same report, so leaving after one tap still reaches the editors.
-    report = reports.report_problem(db, service.id, "other", channel="kiosk")
-    if request.htmx:
-        return screen(request, "_wrong.html", service=service, report=report,
-                      kinds=_KIOSK_PROBLEMS)
-    return Redirect(f"/service/{service.id}", status_code=303)
-
-
-#: The kiosk's second tap: kind -> pictogram, in the order shown (labels: kiosk/labels.py).
-_KIOSK_PROBLEMS = {"wrong_phone": "telephone", "outdated_hours": "horloge",
-                   "wrong_address": "lieu", "closed": "arreter", "sent_elsewhere": "chemin",
-                   "other": "attention"}
-
-
-class WrongForm(msgspec.Struct, kw_only=True):
-    kind: str = ""
-
-
-@post("/service/{service_id:str}/wrong/{report_id:str}", sync_to_thread=True,
-      name="service_wrong_refine", status_code=200, opt={"limit": "report"})
-def service_wrong_refine(request: HTMXRequest, db: DB, service_id: FromPath[str],
-                         report_id: FromPath[str],
-                         data: URLEncodedBody[WrongForm]) -> Template | Redirect:
-    """What is wrong, in one more tap: a choice from a fixed list, never typed text."""
-    report = reports.get_problem(db, report_id)
-    if report.service_id != service_id:
-        raise NotFound("problem_report", report_id)
-    reports.refine_problem(db, report.id, data.kind)
-    if request.htmx:
-        return screen(request, "_wrong.html", refined=True)
-    return Redirect(f"/service/{service_id}", status_code=303)
-
-
 @get("/pathway/{pathway_id:str}", sync_to_thread=True, name="pathway")
 def pathway_page(request: HTMXRequest, db: DB, pathway_id: FromPath[str]) -> Template:
     pathway = store.get_pathway(db, pathway_id)
@@ -588,13 +547,14 @@ def not_found(fallback):
 
 # Imported here, not at the top: kiosk/help.py builds on screen() and settings() above.
 from .help import help_router  # noqa: E402
+from .wrong import wrong_router  # noqa: E402
 from .cache import PageCacheMiddleware  # noqa: E402
 
 kiosk_router = Router(
     path="/",
     route_handlers=[
-        home, need, search, service_page, service_wrong, service_wrong_refine, pathway_page,
-        slip_page, slip_print, slip_pdf,
+        home, need, search, service_page, wrong_router, pathway_page, slip_page, slip_print,
+        slip_pdf,
         help_router, set_language, reset, place_page, set_place, speak,
         create_static_files_router(path="/static", directories=[HERE / "static"],
                                    include_in_schema=False),
