@@ -413,7 +413,7 @@ def problems(request: HTMXRequest, db: NamedDependency[Database], status: FromQu
     return page(request, "staff/problems.html", status=status,
                 queue=reports.problem_queue(db, organization_id=org, status=status),
                 counts=reports.problem_counts(db, organization_id=org, status="open"),
-                orgs=org_names(db))
+                orgs=org_names(db), kinds=reports.PROBLEMS)
 
 
 @post("/problems/{report_id:str}", sync_to_thread=True, name="staff_problem_close",
@@ -516,7 +516,7 @@ def report_page(request: HTMXRequest, db: NamedDependency[Database], weeks: From
     since = _since(weeks)
     return page(request, "staff/reports.html", weeks=weeks, since=since,
                 unmet_rows=unmet.report(db, since=since),
-                problem_rows=reports.problem_counts(db, since=since),
+                problem_rows=reports.problem_counts(db, since=since), kinds=reports.PROBLEMS,
                 outcome_rows=reports.pathway_outcomes(db, since=since), orgs=org_names(db),
                 min_seen=unmet.MIN_SEEN)
 

@@ -9,6 +9,7 @@ organisation's data contact and whether its own changes apply without review.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from litestar import get, post
@@ -21,7 +22,7 @@ from sqlite_utils import Database
 import msgspec
 
 from orientation import reminders, reports, store, suggestions
-from orientation.errors import InvalidData, NotFound
+from orientation.errors import InvalidData
 
 from .console import FormBody, caller, lists, own_org, page, require_org, settings, sync
 
@@ -127,19 +128,27 @@ def _close_problem(request: HTMXRequest, db: Database, item_id: str,
                           by=caller(request).actor)
 
 
-#: What a queue item is -> how a decision on it is made. Both take the item, check the
-#: editor's organisation, apply the form and come back to the queue: one handler.
-_DECIDE = {"suggestion": _decide_suggestion, "problem": _close_problem}
-
-
-@post("/queue/{what:str}/{item_id:str}", sync_to_thread=True, name="staff_queue_decide",
-      opt=EDITOR)
-def decide(request: HTMXRequest, db: DB, what: FromPath[str], item_id: FromPath[str],
-           data: FormBody) -> Redirect:
-    if what not in _DECIDE:
-        raise NotFound("queue item", f"{what}/{item_id}")
-    _DECIDE[what](request, db, item_id, lists(data))
+def _decided(request: HTMXRequest, db: Database, item_id: str, data: dict,
+             apply: Callable[[HTMXRequest, Database, str, dict[str, list[str]]], None]) -> Redirect:
+    """A decision on a queue item: a suggested edit and a problem report are decided the same
+    way (find it, check the editor's organisation, apply the form, back to the queue)."""
+    apply(request, db, item_id, lists(data))
     return Redirect("/staff/queue", status_code=303)
+
+
+# Two addresses (each names its own id, as the role matrix and the forms use them), one body.
+@post("/queue/suggestion/{suggestion_id:str}", sync_to_thread=True,
+      name="staff_queue_decide", opt=EDITOR)
+def decide(request: HTMXRequest, db: DB, suggestion_id: FromPath[str],
+           data: FormBody) -> Redirect:
+    return _decided(request, db, suggestion_id, data, _decide_suggestion)
+
+
+@post("/queue/problem/{report_id:str}", sync_to_thread=True, name="staff_queue_problem",
+      opt=EDITOR)
+def close_problem(request: HTMXRequest, db: DB, report_id: FromPath[str],
+                  data: FormBody) -> Redirect:
+    return _decided(request, db, report_id, data, _close_problem)
 
 
 @post("/queue/organization/{organization_id:str}", sync_to_thread=True,
@@ -160,4 +169,4 @@ def set_organization(request: HTMXRequest, db: DB, organization_id: FromPath[str
     return Redirect("/staff/queue", status_code=303)
 
 
-route_handlers = [queue_page, decide, set_organization]
+route_handlers = [queue_page, decide, close_problem, set_organization]
