@@ -2,8 +2,9 @@
 
 Three closed loops, all anonymous:
 
-- **Problem reports.** A kiosk user taps "Cette information est fausse" on a service; a social
-  worker reports a wrong number, a closed door, "on m'a renvoyé ailleurs" or outdated hours.
+- **Problem reports.** A kiosk user taps "Cette information est fausse" on a service (and may
+  say what is wrong in one more tap); a social worker reports a wrong number, outdated hours, a
+  wrong address, a closed door or "on m'a renvoyé ailleurs".
   A report says which service and what is wrong, from which channel and on which day — never
   who reported. Reports wait in a queue for the editors of the service's organisation.
 - **Referral follow-up.** Every slip carries a reference code derived from its content. When a

@@ -1,8 +1,9 @@
 """The correction queue (/staff/queue): everything that says a record may be wrong, in one place.
 
 Suggested edits from the organisations' links (a diff per field: value now → proposed value;
-accept, accept an edited value, or reject), the problem reports of the kiosk and the staff,
-reminders nobody answered for ``verify_escalate_days`` days, and the freshness of each
+accept, accept an edited value, or reject) and the problem reports of the kiosk and the staff,
+grouped by record, oldest first, each with its kind from the one table ``reports.PROBLEMS`` and
+its channel (kiosk, staff, organisation); then reminders nobody answered for ``verify_escalate_days`` days, and the freshness of each
 organisation (share of its records checked within their period). An admin sets an
 organisation's data contact and whether its own changes apply without review.
 """
