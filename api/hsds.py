@@ -310,7 +310,7 @@ def _ndjson(state: State, ids: list[str], caller: Caller, full: bool, minimal: b
     sent = 0
     try:
         for start in range(0, len(ids), 50):
-            chunk = [store.get_service(db, i) for i in ids[start:start + 50]]
+            chunk = list(store.get_services(db, ids[start:start + 50]).values())
             for item in hsds.iter_services(db, chunk, full=full, caller=caller,
                                            minimal=minimal):
                 yield json.dumps(item, ensure_ascii=False).encode() + b"\n"
@@ -334,15 +334,25 @@ def _ndjson(state: State, ids: list[str], caller: Caller, full: bool, minimal: b
 
 def _services(request: Request, state: State, db: Database, index: SearchIndex,
               caller: Caller, q: ServiceQuery) -> Response:
-    ids = _service_ids(db, index, q)
-    if q.format == "ndjson":
-        return Stream(_ndjson(state, ids, caller, q.full, q.minimal), media_type=NDJSON)
-    current = [store.get_service(db, i) for i in ids[(q.page - 1) * q.per_page:
-                                                     q.page * q.per_page]]
+    if q.format != "ndjson" and not _words(q.search):
+        # A page without search words: the page's ids and the count from the database (an
+        # index answers both), not every id of the directory to slice one page from.
+        filters = {"organization_id": str(q.organization_id) if q.organization_id else None,
+                   "term_ids": _terms(db, q), "modified_after": _utc(q.modified_after)}
+        total = store.count_services(db, **filters)
+        page_ids = store.service_ids(db, **filters, limit=q.per_page,
+                                     offset=(q.page - 1) * q.per_page)
+    else:
+        ids = _service_ids(db, index, q)
+        if q.format == "ndjson":
+            return Stream(_ndjson(state, ids, caller, q.full, q.minimal), media_type=NDJSON)
+        total = len(ids)
+        page_ids = ids[(q.page - 1) * q.per_page: q.page * q.per_page]
+    current = list(store.get_services(db, page_ids).values())
     items = list(hsds.iter_services(db, current, full=q.full, caller=caller,
                                     minimal=q.minimal))
-    total_pages = max(1, -(-len(ids) // q.per_page))
-    return Response(hsds.page(items, total=len(ids), page_number=q.page, per_page=q.per_page),
+    total_pages = max(1, -(-total // q.per_page))
+    return Response(hsds.page(items, total=total, page_number=q.page, per_page=q.per_page),
                     headers=_links(request, q.page, total_pages))
 
 
@@ -386,8 +396,8 @@ def _organizations(request: Request, db: Database, caller: Caller, q: Organizati
         orgs = [o for o in orgs if _has_words(words, o.name, o.alternate_name, o.description)]
     terms = _terms(db, q)
     if terms is not None:
-        having = {store.get_service(db, i).organization_id
-                  for i in store.service_ids(db, term_ids=terms)}
+        having = {s.organization_id for s in store.get_services(
+            db, store.service_ids(db, term_ids=terms)).values()}
         orgs = [o for o in orgs if o.id in having]
 
     def convert(org: Any) -> dict[str, Any]:
@@ -463,15 +473,18 @@ def _service_at_locations(request: Request, db: Database, index: SearchIndex, ca
     ids = _service_ids(db, index, q)
     places = store.locations_by_service(db)
     keep = _place_filter(db, q)
+    placed = [sid for sid in ids if places.get(sid)]
+    services = store.get_services(db, placed)
+    locations = store.get_locations(db, [i for sid in placed for i in places[sid]])
     pairs = []
-    for sid in ids:
-        if not places.get(sid):
-            continue
-        service = store.get_service(db, sid)
-        pairs += [(service, loc) for loc in (store.get_location(db, i) for i in places[sid])
+    for sid, service in services.items():
+        pairs += [(service, loc) for loc in (locations[i] for i in places[sid]
+                                             if i in locations)
                   if keep(service, loc)]
+    orgs = store.get_organizations(db, [s.organization_id for s in services.values()])
     return _answer(request, q, pairs, lambda pair: hsds.service_at_location(
-        db, pair[0], pair[1], caller=caller, full=q.full))
+        db, pair[0], pair[1], caller=caller, full=q.full,
+        org=orgs.get(pair[0].organization_id)))
 
 
 @get("/service_at_locations", operation_id="getPaginatedListOfServiceAtLocation", dependencies=SAL_Q,

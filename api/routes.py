@@ -220,10 +220,14 @@ def list_services(
     home = communes.commune(commune) if commune else None
     found = index.search(db, q, filters=filters, near=near, home=home, lang=lang,
                          limit=per_page, offset=(page - 1) * per_page, facets=True)
-    orgs = {o.id: o.name for o in store.list_organizations(db)}
+    services = store.get_services(db, [hit.id for hit in found.hits])
+    orgs = {o.id: o.name for o in store.get_organizations(
+        db, [s.organization_id for s in services.values()]).values()}
     items = []
     for hit in found.hits:
-        service = store.get_service(db, hit.id)
+        service = services.get(hit.id)
+        if service is None:
+            continue  # deleted since the index looked
         items.append(ServiceSummary(
             id=hit.id, name=hit.title, snippet=hit.snippet, description=service.description,
             organization_id=service.organization_id,

@@ -6,4 +6,5 @@
     python -m bench.api      # imports, exports and HTTP latency of /api/v1 and /hsds
     python -m bench.kiosk    # kiosk screens, slips, speech
     python -m bench.staff    # staff console pages
+    python -m bench.reads    # uncached read rows: SQL statements, CPU and profile per request
 """

@@ -33,8 +33,8 @@ DEFAULT = "fr"
 #: Each language written in its own name, in the order shown on screen (no flags).
 LANGUAGES = {"fr": "Français", "nl": "Nederlands", "en": "English", "ar": "العربية"}
 RTL = frozenset({"ar"})
-#: The staff console and the desk: French and Dutch (Brussels' two official languages), and
-#: English. The console is not offered in Arabic (its catalogue entries fall back to French).
+#: The staff console and the desk: French and Dutch (Brussels' two official languages), English
+#: and Arabic (right to left, like the kiosk).
 STAFF_LANGUAGES = accounts.LANGUAGES
 PICTOGRAMS = Path(__file__).parent / "static" / "pictograms"
 

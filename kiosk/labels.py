@@ -95,6 +95,21 @@ LABELS["status"]["forwarded"] = N_("envoyé à l'organisation")
 #: in the catalogue's words. Order matters: the first pattern that matches is used.
 _PROBLEMS: tuple[tuple[re.Pattern, str], ...] = tuple(
     (re.compile(pattern), message) for pattern, message in (
+        # A translation that does not follow the French item by item (fields.check_translations):
+        # say which language, which step and which list, and what to do.
+        (r"translations\.(?P<language>\w+)\.steps\[(?P<step>\d+)\]\.bring: (?P<n>\d+) items "
+         r"for (?P<french>\d+)",
+         N_("Traduction %(language)s, étape %(step)s, liste « apporter » : lignes traduites : "
+            "%(n)s, lignes en français : %(french)s. Écrivez une ligne par objet, dans le même "
+            "ordre que le français.")),
+        (r"translations\.(?P<language>\w+)\.steps: (?P<n>\d+) translated steps for "
+         r"(?P<french>\d+) steps",
+         N_("Traduction %(language)s : étapes traduites : %(n)s, étapes en français : "
+            "%(french)s. Traduisez chaque étape, dans le même ordre.")),
+        (r"translations\.(?P<language>\w+)\.documents: (?P<n>\d+) items for (?P<french>\d+)",
+         N_("Traduction %(language)s, liste des documents : lignes traduites : %(n)s, lignes "
+            "en français : %(french)s. Écrivez une ligne par document, dans le même ordre que "
+            "le français.")),
         (r"(?P<n>\d+) characters, at most (?P<limit>\d+)",
          N_("Trop long : %(n)s caractères, au plus %(limit)s.")),
         (r"(?P<n>\d+) items, at most (?P<limit>\d+)",
@@ -130,6 +145,19 @@ _PROBLEMS: tuple[tuple[re.Pattern, str], ...] = tuple(
 FRENCH = (N_("Ce champ est obligatoire."),)
 
 
+#: A translation's language, as the editor's translation parts name it: in its own name.
+OWN_NAMES = {"fr": "Français", "nl": "Nederlands", "en": "English", "ar": "العربية"}
+
+
+def _readable(values: dict[str, str]) -> dict[str, str]:
+    """A refusal's values as a person counts and names them: steps from 1, languages by name."""
+    if "step" in values:
+        values["step"] = str(int(values["step"]) + 1)
+    if "language" in values:
+        values["language"] = OWN_NAMES.get(values["language"], values["language"])
+    return values
+
+
 def problem(detail: str, gettext) -> str:
     """``detail`` (a refusal from the core, in English, or a French msgid) in the reader's
     words; ``gettext(message, **values)`` is the page's translator. A detail nobody wrote
@@ -142,7 +170,7 @@ def problem(detail: str, gettext) -> str:
     for pattern, message in _PROBLEMS:
         found = pattern.search(detail)
         if found:
-            return gettext(message, **found.groupdict())
+            return gettext(message, **_readable(found.groupdict()))
     if re.search(r"[àâçéèêëîïôûùü«»]", detail):  # already in the catalogue's French
         return gettext(detail)
     return gettext(N_("Cette valeur est refusée : vérifiez ce champ."))

@@ -12,6 +12,7 @@ service for residents only that is not for the person's commune goes below, labe
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,7 +23,6 @@ from sqlite_utils import Database
 from orientation import communes, store
 from orientation.slip import Slip
 from orientation.competence import competent
-from orientation.errors import NotFound
 
 COOKIE = "commune"
 #: The cookie holds a commune's slug (ASCII: "court-saint-etienne").
@@ -69,26 +69,43 @@ class Placed(msgspec.Struct, kw_only=True):
     hit: Any
     elsewhere: str | None  # the slug of its region, when not the person's
     outside: bool  # for residents only, and the person's commune is not among them
+    #: The hit's pathway as read to place it, so its card need not read it again (services
+    #: are placed from ``store.services_reach`` and read whole only for the cards shown).
+    record: Any = None
+
+
+#: A commune's region, kept: every hit names its communes and a search places up to a hundred
+#: hits, each lookup folding the name's accents again (a pure function of a fixed list).
+_region = functools.lru_cache(maxsize=1024)(communes.region)
 
 
 def placed(db: Database, hits, home: str) -> list[Placed]:
     """Each hit with its region (when not ``home``'s) and whether a person of ``home`` may use
-    it; hits deleted since the index looked are dropped."""
+    it; hits deleted since the index looked are dropped. Every hit is read, in a few
+    statements for all of them, not a few per hit."""
+    hits = list(hits)
     region = communes.region(home)
+    pathways = store.get_pathways(db, [h.id for h in hits if h.kind == "pathway"])
+    # Whom each service serves, not whole records: the cards read the few they show.
+    reach = store.services_reach(db, [h.id for h in hits if h.kind != "pathway"])
     found = []
     for hit in hits:
-        try:
-            if hit.kind == "pathway":
-                declared = store.get_pathway(db, hit.id).region
-                regions = {"bruxelles", "brabant-wallon"} if declared == "both" else {declared}
-                outside = False
-            else:
-                regions = {communes.region(c) for c in hit.communes} - {None}
-                outside = not competent(store.get_service(db, hit.id), home)
-        except NotFound:
-            continue
+        if hit.kind == "pathway":
+            record = pathways.get(hit.id)
+            if record is None:
+                continue
+            declared = record.region
+            regions = {"bruxelles", "brabant-wallon"} if declared == "both" else {declared}
+            outside = False
+        else:
+            serves = reach.get(hit.id)
+            if serves is None:
+                continue
+            record = None
+            regions = {_region(c) for c in hit.communes} - {None}
+            outside = not competent(serves, home)
         other = sorted(regions)[0] if region and regions and region not in regions else None
-        found.append(Placed(hit=hit, elsewhere=other, outside=outside))
+        found.append(Placed(hit=hit, elsewhere=other, outside=outside, record=record))
     return found
 
 

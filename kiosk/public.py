@@ -47,11 +47,11 @@ from orientation import slip as slips
 from orientation.competence import localize
 from orientation.access import ANONYMOUS, view
 from orientation.errors import InvalidData, NotFound, OrientationError, describe
-from orientation.models import Pathway, Service
+from orientation.models import Location, Organization, Pathway, Service
 from orientation.search import Filters, SearchIndex
 from orientation.settings import Settings
 
-from . import i18n, place
+from . import facts, i18n, place
 from .guards import post_guard
 from .slips import slip_context, slip_document
 
@@ -166,6 +166,8 @@ class Kiosk(msgspec.Struct, kw_only=True):
     region: str | None
     #: Hours a published count of places stays current (setting ``capacity_fresh_hours``).
     fresh_hours: float = 6.0
+    #: (database file, generation): what per-process caches of directory facts key on.
+    snapshot: tuple[str, int] = ("", 0)
 
 
 def _kiosk(request: Request, db: DB) -> Kiosk:
@@ -173,27 +175,33 @@ def _kiosk(request: Request, db: DB) -> Kiosk:
     home = place.person_commune(request) or communes.commune(commune) or commune
     return Kiosk(commune=commune, near=communes.near(commune),
                  origin=geo.locate_commune(db, commune), at=hours.now(), home=home,
-                 region=communes.region(home),
+                 region=communes.region(home), snapshot=store.snapshot(db),
                  fresh_hours=settings(request).capacity_fresh_hours)
 
 
 def service_card(db: DB, service: Service, kiosk: Kiosk, lang: str,
-                 pictograms: dict[str, str]) -> Card:
-    places = [view(store.get_location(db, i), ANONYMOUS) for i in service.location_ids]
+                 pictograms: dict[str, str], *, locations: dict[str, Location] | None = None,
+                 organizations: dict[str, Organization] | None = None) -> Card:
+    """A service's card; ``locations`` and ``organizations`` read beforehand for a whole page
+    (``_cards``), else read here."""
+    if locations is None:
+        locations = store.get_locations(db, service.location_ids)
+    if organizations is None:
+        organizations = store.get_organizations(db, [service.organization_id])
+    places = [view(locations[i], ANONYMOUS) for i in service.location_ids if i in locations]
     location, distance = geo.nearest(places, kiosk.origin)
     town = None
     if location is not None and location.address is not None:
         town = communes.commune(location.address.city, location.address.postal_code) \
             or location.address.city
-    walk_in_rows = [s for s in service.schedules if s.attending_type == "walk_in"]
-    open_now = hours.is_open(walk_in_rows, kiosk.at, closures=service.closures,
-                             open_on_public_holidays=service.open_on_public_holidays)
+    open_now, when = facts.status(service, kiosk.at, kiosk.snapshot, lang)
     title, title_lang = service.texts("name", lang)
     return Card(
         kind="service", id=service.id, title=title, title_lang=title_lang,
-        organization=store.get_organization(db, service.organization_id).name,
-        place=town, when=slips.when(service, kiosk.at, lang), open_now=open_now,
-        walk_in=bool(walk_in_rows), free=service.access.cost_free,
+        organization=organizations[service.organization_id].name,
+        place=town, when=when, open_now=open_now,
+        walk_in=any(s.attending_type == "walk_in" for s in service.schedules),
+        free=service.access.cost_free,
         near=town in kiosk.near if town else False, distance_km=distance,
         pictogram=next((pictograms[n] for n in service.needs if n in pictograms), None),
     )
@@ -217,7 +225,7 @@ def rank(cards: list[Card]) -> list[Card]:
 
 
 def _pictograms(db: DB) -> dict[str, str]:
-    return {t.id: t.pictogram for t in store.list_terms(db) if t.pictogram}
+    return facts.pictograms(db)
 
 
 def _paged(items: list, page: int) -> tuple[list, int, int]:
@@ -237,16 +245,28 @@ def home(request: HTMXRequest, db: DB) -> Template:
 
 def _cards(db: DB, placed: list[place.Placed], kiosk: Kiosk, lang: str,
            pictograms: dict[str, str]) -> list[Card]:
+    """The cards of placed hits, with every record they show read once for all of them."""
+    pathways = store.get_pathways(db, [p.hit.id for p in placed
+                                       if p.hit.kind == "pathway" and p.record is None])
+    services = store.get_services(db, [p.hit.id for p in placed
+                                       if p.hit.kind != "pathway" and p.record is None])
+    records = {p.hit.id: p.record for p in placed if p.record is not None}
+    records |= pathways | services
+    shown = [view(r, ANONYMOUS) if isinstance(r, Service) else r for r in records.values()]
+    records = {r.id: r for r in shown}
+    kept = [r for r in shown if isinstance(r, Service)]
+    locations = store.get_locations(db, [i for s in kept for i in s.location_ids])
+    organizations = store.get_organizations(db, [s.organization_id for s in kept])
     cards = []
     for p in placed:
-        try:
-            if p.hit.kind == "pathway":
-                card = pathway_card(store.get_pathway(db, p.hit.id), lang, pictograms)
-            else:
-                service = view(store.get_service(db, p.hit.id), ANONYMOUS)
-                card = service_card(db, service, kiosk, lang, pictograms)
-        except NotFound:
+        record = records.get(p.hit.id)
+        if record is None:
             continue  # deleted since the index looked
+        if p.hit.kind == "pathway":
+            card = pathway_card(record, lang, pictograms)
+        else:
+            card = service_card(db, record, kiosk, lang, pictograms, locations=locations,
+                                organizations=organizations)
         card.elsewhere, card.outside = p.elsewhere, p.outside
         cards.append(card)
     # One read for every card's counts of places left (most services publish none).

@@ -34,8 +34,10 @@ COOKIE = "orientation_session"
 SESSION_HOURS = 12
 MIN_PASSWORD = 10
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
-#: The languages of the staff console, one remembered per account (None: follow the browser).
-LANGUAGES = ("fr", "nl", "en")
+#: The languages of the staff console, one remembered per account (None: follow the browser):
+#: Brussels' two official languages, English, and Arabic (right to left) for the workers who
+#: read it best.
+LANGUAGES = ("fr", "nl", "en", "ar")
 
 _hasher = PasswordHasher()
 # Verified when the username is unknown, so a wrong name takes as long as a wrong password.

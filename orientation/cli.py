@@ -488,6 +488,58 @@ def remind(db_path: Path, dry_run: bool, **settings):
     click.echo(f"{len(sent)} organisation(s) {'due' if dry_run else 'reminded'}")
 
 
+#: The digest needs the mail server and the site's address, not the reminders' periods.
+_ALERTS_SETTINGS = ("smtp_host", "smtp_port", "smtp_tls", "smtp_user", "smtp_password",
+                    "mail_from", "public_url")
+
+
+def _alerts_options(f):
+    for setting in reversed([s for s in SETTINGS if s.name in _ALERTS_SETTINGS]):
+        f = click.option(
+            "--" + setting.name.replace("_", "-"), setting.name,
+            default=str(setting.default), metavar=_METAVAR[type(setting.default)],
+            envvar=envvar(setting.name), show_default=setting.name != "smtp_password",
+            help=setting.help)(f)
+    return f
+
+
+@cli.command()
+@db_option
+@index_option
+@click.option("--send", is_flag=True,
+              help="E-mail each worker who asked the changes since their last digest.")
+@click.option("--dry-run", is_flag=True, help="List who would get a digest, send nothing.")
+@_alerts_options
+def alerts(db_path: Path, index_dir: Path, send: bool, dry_run: bool, **settings):
+    """E-mail the daily digest of the staff's saved searches (with --send).
+
+    Run it once a day (a systemd timer, see docs/deploy.md): each worker who ticked "E-mail
+    chaque jour" gets the changes since their last digest, in their language; nothing when
+    nothing changed, and a change is never mailed twice."""
+    from . import alerts as saved
+    from . import mail
+    from .search import SearchIndex
+
+    if not send and not dry_run:
+        raise click.UsageError("say --send (or --dry-run to only list who would get a digest)")
+    try:
+        checked = Settings.from_mapping(settings)
+    except OrientationError as exc:
+        raise click.ClickException(str(exc)) from None
+    db = open_db(db_path)
+    index = SearchIndex.open(index_dir, db)
+    try:
+        sent = saved.send_digests(db, index, mail.MailSettings.from_settings(checked),
+                                  base_url=checked.public_url, dry_run=dry_run)
+    except OrientationError as exc:
+        raise click.ClickException(f"alerts stopped: {exc}") from None
+    finally:
+        index.close()
+    for item in sent:
+        click.echo(f"{'due' if dry_run else 'sent'}: {item.changes} change(s) to <{item.to}>")
+    click.echo(f"{len(sent)} digest(s) {'due' if dry_run else 'sent'}")
+
+
 def _counts(counts: dict[str, int]) -> str:
     names = {"audit": "audit entries", "api_keys": "API keys"}
     return ", ".join(f"{n} {names.get(table, table)}" for table, n in counts.items())

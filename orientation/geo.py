@@ -32,8 +32,31 @@ def distance_km(a: Point, b: Point) -> float:
     return 6371.0 * 2 * math.asin(math.sqrt(h))
 
 
+#: (database file, generation, commune) -> its point: finding it reads every location, and
+#: every kiosk page asks for the kiosk's commune. Any write moves the generation, so a kept
+#: point is never stale; the few keys a process sees are dropped wholesale past a bound.
+_POINTS: dict[tuple[str, int, str], Point | None] = {}
+_POINTS_KEPT = 256
+
+
 def locate_commune(db: Database, commune: str) -> Point | None:
     """The mean position of the directory's locations in a commune (None when it has none)."""
+    file, generation = store.snapshot(db)
+    if not file:  # an in-memory database has no name to keep it under
+        return _locate(db, commune)
+    key = (file, generation, commune)
+    try:
+        return _POINTS[key]
+    except KeyError:
+        pass
+    point = _locate(db, commune)
+    if len(_POINTS) >= _POINTS_KEPT:  # another thread may clear it too: harmless
+        _POINTS.clear()
+    _POINTS[key] = point
+    return point
+
+
+def _locate(db: Database, commune: str) -> Point | None:
     wanted = communes.commune(commune)
     found = [
         loc for loc in store.list_locations(db)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+import threading
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -382,3 +383,38 @@ def describe_when(
 
 def now() -> dt.datetime:
     return dt.datetime.now(TZ)
+
+
+class PerMinute:
+    """Values computed once per minute per key, kept in the process: a service's opening
+    status and "when" sentence change only on the minute (schedule times are whole minutes),
+    but a result page asks for them on every request.
+
+    The key must say everything the value depends on besides the minute: a service's status
+    depends on its record, so callers key on (database file, generation, service id, language)
+    and any write (a new generation) makes new keys. Only directory facts are kept, never
+    anything about a person. The whole cache is dropped when a new minute starts or when it
+    holds ``size`` values, so it never grows past that.
+    """
+
+    def __init__(self, size: int = 20_000) -> None:
+        self.size = size
+        self._minute: dt.datetime | None = None
+        self._values: dict[Hashable, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, at: dt.datetime, compute: Callable[[], Any]) -> Any:
+        minute = at.replace(second=0, microsecond=0)
+        with self._lock:
+            if self._minute is not None and minute < self._minute:
+                return compute()  # a request from the minute before, late: not kept
+            if minute != self._minute or len(self._values) >= self.size:
+                self._minute, self._values = minute, {}
+            if key in self._values:
+                return self._values[key]
+        # Computed outside the lock: two threads may both compute a missing value once.
+        value = compute()
+        with self._lock:
+            if minute == self._minute:
+                self._values[key] = value
+        return value

@@ -323,8 +323,10 @@ def _alert(service: Service, today: dt.date) -> str | None:
 
 
 def service(s: Service, *, org: Organization | None = None, modified: str | None = None,
-            today: dt.date | None = None) -> dict[str, Any]:
-    """The one-to-one fields of a service (the HSDS list shape), with its organisation."""
+            today: dt.date | None = None,
+            org_data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The one-to-one fields of a service (the HSDS list shape), with its organisation
+    (``org_data``: its HSDS dict made once for a page, copied here)."""
     today = today or hours.now().date()
     eligibility = " ".join(x for x in (s.access.audience, s.access.eligibility) if x)
     data = _clean({
@@ -338,7 +340,9 @@ def service(s: Service, *, org: Organization | None = None, modified: str | None
         "be_access": msgspec.to_builtins(s.access),
         "be_digital": msgspec.to_builtins(s.digital),
     })
-    if org is not None:
+    if org_data is not None:
+        data["organization"] = dict(org_data)
+    elif org is not None:
         data["organization"] = organization(org)
     return data
 
@@ -401,12 +405,14 @@ def service_full(db: Database, s: Service, *, caller: Caller = ANONYMOUS,
 
 
 def service_at_location(db: Database, s: Service, loc: Location, *, caller: Caller = ANONYMOUS,
-                        nested: bool = True, full: bool = False) -> dict[str, Any]:
+                        nested: bool = True, full: bool = False,
+                        org: Organization | None = None) -> dict[str, Any]:
+    """``org``: the service's organisation when the caller read it already (a listing)."""
     data: dict[str, Any] = {"id": store.service_at_location_id(s.id, loc.id),
                             "service_id": s.id, "location_id": loc.id}
     data["location"] = location(loc, caller=caller)
     if nested:
-        data["service"] = service(s, org=store.get_organization(db, s.organization_id))
+        data["service"] = service(s, org=org or store.get_organization(db, s.organization_id))
     if full:
         sal = data["id"]
         data["schedules"] = [schedule(r, service_id=s.id, service_at_location_id=sal)
@@ -433,7 +439,9 @@ def iter_services(db: Database, services: Iterable[Service], *, full: bool = Fal
     """HSDS dicts for many services, fetching organisations and dates once."""
     services = list(services)
     modified = store.last_modified(db, "service", [s.id for s in services]) if services else {}
-    orgs: dict[str, Organization] = {}
+    orgs = {} if minimal or full else store.get_organizations(
+        db, [s.organization_id for s in services])
+    org_data: dict[str, dict[str, Any]] = {}
     today = hours.now().date()
     for s in services:
         if minimal:
@@ -442,7 +450,9 @@ def iter_services(db: Database, services: Iterable[Service], *, full: bool = Fal
         elif full:
             yield service_full(db, s, caller=caller)
         else:
-            if s.organization_id not in orgs:
+            if s.organization_id not in orgs:  # written since the page was read
                 orgs[s.organization_id] = store.get_organization(db, s.organization_id)
-            yield service(s, org=orgs[s.organization_id], modified=modified.get(s.id),
-                          today=today)
+            if s.organization_id not in org_data:  # the same for every service of an org
+                org_data[s.organization_id] = organization(orgs[s.organization_id])
+            yield service(s, modified=modified.get(s.id), today=today,
+                          org_data=org_data[s.organization_id])

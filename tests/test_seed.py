@@ -137,3 +137,39 @@ def test_every_slip_ends_with_a_general_free_line_of_its_region(db):
         places = {loc.address.region for loc in store.list_locations(
             db, organization_id=line.organization.id) if loc.address}
         assert region is None or region in places, (pathway.need, region, line.organization.name)
+
+
+def test_absences_are_consistent(db):
+    """An absence ends after it starts, and its substitute is someone else, active, and not
+    away at the same time: otherwise a slip would send a person to an empty office."""
+    contacts = {c.id: c for c in store.list_contacts(db)}
+    checked = 0
+    for contact in contacts.values():
+        for absence in contact.absences:
+            checked += 1
+            who = f"{contact.given_name} {contact.family_name}"
+            assert absence.date_from <= absence.date_to, (who, absence)
+            substitute = contacts.get(absence.substitute_id)
+            assert substitute is not None and substitute.id != contact.id, (who, absence)
+            assert substitute.status == "active", (who, substitute.family_name)
+            for other in substitute.absences:
+                overlap = other.date_from <= absence.date_to and absence.date_from <= other.date_to
+                assert not overlap, (who, absence, substitute.family_name, other)
+    assert checked >= 20
+
+
+#: A bring item that says there is nothing to bring, in the seed's four languages: a step with
+#: nothing to bring has no list (the slip then prints none).
+NOTHING = re.compile(r"(?i)^(rien|aucun|niets|nothing|لا شيء)\b")
+
+
+def test_no_bring_list_says_bring_nothing_and_no_need_has_brackets():
+    for path in sorted((SEED / "pathways").glob("*.yaml")) + sorted(
+            (SEED / "translations").glob("*/*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if "steps" not in data:
+            continue  # an organisation's translation
+        for n, step in enumerate(data["steps"], start=1):
+            for item in step.get("bring") or []:
+                assert not NOTHING.match(item), (path.name, n, item)
+        assert not re.search(r"[()\[\]]", data.get("need") or ""), (path.name, data["need"])

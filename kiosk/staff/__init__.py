@@ -7,13 +7,14 @@ from __future__ import annotations
 from litestar import Router
 from litestar.plugins.htmx import HTMXRequest
 
-from . import capacity, edit, imports, pages, queue, slip
+from . import alerts, capacity, edit, imports, pages, queue, slip
 from .console import staff_error, staff_guard
 
 staff_router = Router(
     path="/staff",
     route_handlers=[*pages.route_handlers, *slip.route_handlers, *edit.route_handlers,
-                    *queue.route_handlers, *capacity.route_handlers, *imports.route_handlers],
+                    *queue.route_handlers, *capacity.route_handlers, *imports.route_handlers,
+                    *alerts.route_handlers],
     guards=[staff_guard],
     request_class=HTMXRequest,
     include_in_schema=False,

@@ -145,8 +145,9 @@ def page(request: HTMXRequest, template: str, *, fragment: str | None = None,
     """A console page, or only its fragment when htmx asks for it."""
     session = getattr(request.state, "session", None)
     user = session.user if session else None
+    lang = language(request)
     context = {
-        "lang": language(request), "dir": "ltr", "user": user,
+        "lang": lang, "dir": i18n.direction(lang), "user": user,
         "csrf": session.csrf if session else "",
         "is_editor": bool(user and accounts.has_role(user, "editor")),
         "is_admin": bool(user and user.role == "admin"), "path": request.url.path,

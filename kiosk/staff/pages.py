@@ -233,18 +233,31 @@ class Row(msgspec.Struct, kw_only=True):
 
 
 def _service_row(db: Database, service: Service, hit, months: int, at: dt.datetime,
-                 lang: str = "fr") -> Row:
+                 lang: str = "fr", read: dict[str, dict] | None = None) -> Row:
+    """``read``: the page's locations, contacts and organisations read at once (by kind),
+    else they are read here."""
+    read = read or _read_for(db, [service])
     places = []
     for location_id in service.location_ids[:2]:
-        location = store.get_location(db, location_id)
+        location = read["locations"][location_id]
         if location.address:
             places.append(f"{location.address.street}, {location.address.postal_code} "
                           f"{location.address.city}".strip(", "))
-    contact = store.get_contact(db, service.contact_ids[0]) if service.contact_ids else None
+    contact = read["contacts"][service.contact_ids[0]] if service.contact_ids else None
     return Row(kind="service", id=service.id, title=service.name, snippet=hit.snippet,
-               organization=store.get_organization(db, service.organization_id).name,
+               organization=read["organizations"][service.organization_id].name,
                places=places, when=slips.when(service, at, lang), open_now=hit.open_now,
                phones=service.phones, contact=contact, verified=verified(service, months))
+
+
+def _read_for(db: Database, services: list[Service]) -> dict[str, dict]:
+    """What the rows of ``services`` show, one statement per kind for the whole page."""
+    return {
+        "locations": store.get_locations(db, [i for s in services for i in s.location_ids[:2]]),
+        "contacts": store.get_contacts(db, [s.contact_ids[0] for s in services
+                                            if s.contact_ids]),
+        "organizations": store.get_organizations(db, [s.organization_id for s in services]),
+    }
 
 
 @get("/search", sync_to_thread=True, name="staff_search", opt={"role": "staff"})
@@ -271,19 +284,19 @@ def search(request: HTMXRequest, db: NamedDependency[Database], index: NamedDepe
                      known=lambda word: index.knows(db, word))
     months, at = stale_months(request), hours.now()
     rows = []
+    services = store.get_services(db, [h.id for h in results.hits if h.kind == "service"])
+    pathways = store.get_pathways(db, [h.id for h in results.hits if h.kind != "service"])
+    read = _read_for(db, list(services.values()))
     for hit in results.hits:
-        try:
-            if hit.kind == "service":
-                rows.append(_service_row(db, store.get_service(db, hit.id), hit, months, at,
-                                         language(request)))
-            else:
-                pathway = store.get_pathway(db, hit.id)
-                rows.append(Row(kind="pathway", id=hit.id, title=hit.title,
-                                snippet=hit.snippet, steps=len(pathway.steps),
-                                open_now=hit.open_now))
-            rows[-1].elsewhere = hit.elsewhere
-        except NotFound:
+        if hit.kind == "service" and hit.id in services:
+            rows.append(_service_row(db, services[hit.id], hit, months, at, language(request),
+                                     read))
+        elif hit.kind != "service" and hit.id in pathways:
+            rows.append(Row(kind="pathway", id=hit.id, title=hit.title, snippet=hit.snippet,
+                            steps=len(pathways[hit.id].steps), open_now=hit.open_now))
+        else:
             continue  # removed since the index last looked
+        rows[-1].elsewhere = hit.elsewhere
     terms = {t.code: t for t in store.list_terms(db)}
     args = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
     shown = page(request, "staff/search.html", fragment="staff/_results.html", q=query,

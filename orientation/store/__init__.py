@@ -20,7 +20,8 @@ Callers use the package as one namespace (``from orientation import store``;
 - ``limits``: the rate counters every worker shares;
 - ``flags``: directory-wide flags (sample data loaded) and imported source categories.
 - ``suggestions``: verification links e-mailed to organisations, suggested edits;
-- ``capacity``: the latest capacity figure per service and unit ("3 places ce soir").
+- ``capacity``: the latest capacity figure per service and unit ("3 places ce soir");
+- ``alerts``: the staff's saved searches, the digests e-mailed about them.
 """
 
 from __future__ import annotations
@@ -53,19 +54,38 @@ from .capacity import (
     revoke_capacity_link,
     touch_capacity_link,
 )
+from .alerts import (
+    alert_mail_rows,
+    delete_saved_search,
+    insert_saved_search,
+    record_alert_mail,
+    saved_search_row,
+    saved_search_rows,
+    service_changes,
+    service_names,
+    services_changed_since,
+    update_saved_search,
+)
 from .audit import audit_origin, changes_since, generation, history, last_modified
 from .connection import connect, row_by_id, transaction
 from .directory import (
     ENTITIES,
+    count_services,
     counts,
     exists,
     get,
     get_contact,
+    get_contacts,
     get_location,
+    get_locations,
     get_organization,
+    get_organizations,
     get_pathway,
+    get_pathways,
     get_service,
+    get_services,
     get_term,
+    get_terms,
     get_term_by_code,
     id_by_source,
     is_empty,
@@ -83,7 +103,10 @@ from .directory import (
     service_at_location_link,
     service_ids,
     services_at_location,
+    Reach,
     services_for_contact,
+    services_reach,
+    snapshot,
     stale_records,
 )
 from .flags import (

@@ -128,7 +128,9 @@ def from_row(cls: type[T], row: dict[str, Any], **extra: Any) -> T:
         if value is None:
             continue  # let the Struct default apply
         if key in json_fields:
-            value = json.loads(value)
+            # msgspec's decoder, not json.loads: the same values, several times faster, and
+            # a result page decodes ten JSON columns for each of up to a hundred rows.
+            value = msgspec.json.decode(value)
         data[key] = value
     data.update(extra)
     return msgspec.convert(data, cls, strict=False)

@@ -18,7 +18,16 @@ import msgspec
 from sqlite_utils import Database
 
 from ..errors import NotFound
-from ..models import Contact, Location, Organization, Pathway, Service, TaxonomyTerm
+from ..models import (
+    AccessRules,
+    Area,
+    Contact,
+    Location,
+    Organization,
+    Pathway,
+    Service,
+    TaxonomyTerm,
+)
 from .connection import from_row, ids, links_by_owner, row_by_id, where
 
 #: entity name -> (table, Struct, fields stored in link tables rather than columns)
@@ -105,6 +114,140 @@ def get_term_by_code(db: Database, code: str) -> TaxonomyTerm:
     if not rows:
         raise NotFound("taxonomy_term", code)
     return from_row(TaxonomyTerm, rows[0])
+
+
+# --- Many records at once -------------------------------------------------------------------
+#
+# A result page shows tens of records; reading each with its own queries (a row, then each link
+# table) made a page cost hundreds of statements. These read a page of ids in a fixed number of
+# statements (one per table, ``in (…)``), with plain cursors: sqlite-utils' ``query()`` wraps
+# every statement in a savepoint, which doubles the statements and takes a read lock each time.
+
+#: Ids per ``in (…)``: well under SQLite's limit on bound parameters (32,766 since 3.32, 999
+#: before), so a long feed is read in a few statements, never refused.
+_CHUNK = 500
+
+
+def _wanted(record_ids: Iterable[str]) -> list[str]:
+    """Distinct ids in first-seen order. Not checked as UUIDs (``get_*`` refuses a malformed
+    id as NotFound): here such an id matches no row, and is not found all the same."""
+    return list(dict.fromkeys(map(str, record_ids)))
+
+
+def _tuples_in(db: Database, sql: str, wanted: list[str]) -> Iterator[tuple[Any, ...]]:
+    """Rows (tuples) of ``sql`` (with one ``{ids}`` placeholder) for every id of ``wanted``."""
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start:start + _CHUNK]
+        yield from db.execute(sql.format(ids=",".join("?" * len(chunk))), chunk).fetchall()
+
+
+def _select_in(db: Database, sql: str, wanted: list[str]) -> Iterator[dict[str, Any]]:
+    """Rows (dicts) of ``sql`` (with one ``{ids}`` placeholder) for every id of ``wanted``."""
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start:start + _CHUNK]
+        cursor = db.execute(sql.format(ids=",".join("?" * len(chunk))), chunk)
+        names = [d[0] for d in cursor.description]
+        for values in cursor.fetchall():
+            yield dict(zip(names, values))
+
+
+def _rows(db: Database, table: str, wanted: list[str]) -> dict[str, dict[str, Any]]:
+    """id -> row, in the order of ``wanted`` (missing ids are left out)."""
+    found = {row["id"]: row for row in _select_in(
+        db, f"select * from [{table}] where id in ({{ids}})", wanted)}
+    return {i: found[i] for i in wanted if i in found}
+
+
+def _links_in(db: Database, table: str, owner: str, target: str,
+              wanted: list[str]) -> dict[str, list[str]]:
+    """owner id -> its target ids in position order, for the owners of ``wanted``."""
+    result: dict[str, list[str]] = {}
+    for key, value in _tuples_in(db, f"select [{owner}], [{target}] from [{table}] where "
+                                     f"[{owner}] in ({{ids}}) order by [{owner}], position",
+                                 wanted):
+        result.setdefault(key, []).append(value)
+    return result
+
+
+def _many(db: Database, cls: type[msgspec.Struct], table: str,
+          record_ids: Iterable[str]) -> dict[str, Any]:
+    return {i: from_row(cls, row) for i, row in _rows(db, table, _wanted(record_ids)).items()}
+
+
+def get_organizations(db: Database, record_ids: Iterable[str]) -> dict[str, Organization]:
+    """id -> organisation for the ids that exist, in the order asked (one statement per 500)."""
+    return _many(db, Organization, "organizations", record_ids)
+
+
+def get_locations(db: Database, record_ids: Iterable[str]) -> dict[str, Location]:
+    return _many(db, Location, "locations", record_ids)
+
+
+def get_contacts(db: Database, record_ids: Iterable[str]) -> dict[str, Contact]:
+    return _many(db, Contact, "contacts", record_ids)
+
+
+def get_terms(db: Database, record_ids: Iterable[str]) -> dict[str, TaxonomyTerm]:
+    return _many(db, TaxonomyTerm, "taxonomy_terms", record_ids)
+
+
+def get_services(db: Database, record_ids: Iterable[str]) -> dict[str, Service]:
+    """id -> service with its links, what ``get_service`` gives for each id that exists, in
+    the order asked: four statements for a page (the rows, then each link table)."""
+    rows = _rows(db, "services", _wanted(record_ids))
+    found = list(rows)
+    needs = _links_in(db, "service_terms", "service_id", "term_id", found)
+    places = _links_in(db, "service_at_locations", "service_id", "location_id", found)
+    contacts = _links_in(db, "service_contacts", "service_id", "contact_id", found)
+    return {i: from_row(Service, row, needs=needs.get(i, []), location_ids=places.get(i, []),
+                        contact_ids=contacts.get(i, []))
+            for i, row in rows.items()}
+
+
+class Reach(msgspec.Struct, kw_only=True, frozen=True):
+    """Who a service serves, read alone: its access rules and areas, what
+    ``competence.competent`` looks at (it takes a Reach where it takes a Service)."""
+
+    id: str
+    access: AccessRules = msgspec.field(default_factory=AccessRules)
+    areas: list[Area] = []
+
+
+def services_reach(db: Database, record_ids: Iterable[str]) -> dict[str, Reach]:
+    """id -> who the service serves, for the ids that exist, in the order asked: what placing
+    every hit of a search needs (up to 100), in one statement of two small columns instead of
+    whole records (the kiosk reads whole records only for the cards it shows)."""
+    wanted = _wanted(record_ids)
+    found = {}
+    for row in _select_in(db, "select id, access, areas from services where id in ({ids})",
+                          wanted):
+        found[row["id"]] = from_row(Reach, row)
+    return {i: found[i] for i in wanted if i in found}
+
+
+def get_pathways(db: Database, record_ids: Iterable[str]) -> dict[str, Pathway]:
+    """id -> pathway with its themes and steps, like ``get_pathway``, in three statements."""
+    rows = _rows(db, "pathways", _wanted(record_ids))
+    found = list(rows)
+    themes = _links_in(db, "pathway_terms", "pathway_id", "term_id", found)
+    steps: dict[str, list[dict[str, Any]]] = {}
+    for row in _select_in(db, "select pathway_id, service_id, role, location_id, contact_id, "
+                              "action, bring, fallback from pathway_steps where pathway_id in "
+                              "({ids}) order by pathway_id, position", found):
+        owner = row.pop("pathway_id")
+        row["bring"] = json.loads(row["bring"] or "[]")
+        steps.setdefault(owner, []).append({k: v for k, v in row.items() if v is not None})
+    return {i: from_row(Pathway, row, themes=themes.get(i, []), steps=steps.get(i, []))
+            for i, row in rows.items()}
+
+
+def snapshot(db: Database) -> tuple[str, int]:
+    """(database file, generation) in one statement: the key under which anything derived
+    from the directory may be kept in a process, since any write moves the generation (the
+    newest audit row) and a process may read several databases (tests do)."""
+    row = db.execute("select (select file from pragma_database_list where name = 'main'), "
+                     "(select max(id) from audit)").fetchone()
+    return row[0] or "", row[1] or 0
 
 
 _GETTERS = {
@@ -260,11 +403,9 @@ def locations_by_service(db: Database) -> dict[str, list[str]]:
                               "order by service_id, position")
 
 
-def service_ids(db: Database, *, status: str | None = "active",
-                organization_id: str | None = None, term_ids: Iterable[str] | None = None,
-                modified_after: str | None = None) -> list[str]:
-    """Ids of the services that match, in name order, without loading the services (a
-    listing then loads only the page it shows). ``term_ids``: any of these needs."""
+def _service_filter(status: str | None, organization_id: str | None,
+                    term_ids: Iterable[str] | None, modified_after: str | None
+                    ) -> tuple[str, list[Any]]:
     clauses, params = [], []
     if status is not None:
         clauses.append("s.status = ?")
@@ -281,8 +422,30 @@ def service_ids(db: Database, *, status: str | None = "active",
         clauses.append("s.id in (select entity_id from audit where entity = 'service' "
                        "group by entity_id having max(at) >= ?)")
         params.append(modified_after)
-    clause = (" where " + " and ".join(clauses)) if clauses else ""
-    return ids(db, f"select s.id from services s{clause} order by s.name, s.id", params)
+    return (" where " + " and ".join(clauses)) if clauses else "", params
+
+
+def service_ids(db: Database, *, status: str | None = "active",
+                organization_id: str | None = None, term_ids: Iterable[str] | None = None,
+                modified_after: str | None = None, limit: int | None = None,
+                offset: int = 0) -> list[str]:
+    """Ids of the services that match, in name order, without loading the services (a
+    listing then loads only the page it shows). ``term_ids``: any of these needs;
+    ``limit``/``offset``: only that page of them (``count_services`` gives the total)."""
+    clause, params = _service_filter(status, organization_id, term_ids, modified_after)
+    page = ""
+    if limit is not None:
+        page = " limit ? offset ?"
+        params += [limit, offset]
+    return ids(db, f"select s.id from services s{clause} order by s.name, s.id{page}", params)
+
+
+def count_services(db: Database, *, status: str | None = "active",
+                   organization_id: str | None = None, term_ids: Iterable[str] | None = None,
+                   modified_after: str | None = None) -> int:
+    """How many ids ``service_ids`` gives for the same filters."""
+    clause, params = _service_filter(status, organization_id, term_ids, modified_after)
+    return db.execute(f"select count(*) from services s{clause}", params).fetchone()[0]
 
 
 def stale_records(db: Database, *, before: dt.date,
