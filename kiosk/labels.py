@@ -76,6 +76,19 @@ LABELS: dict[str, dict[str, str]] = {
                       "baj": N_("le bureau d'aide juridique (BAJ)")},
 }
 
+# One correction queue (issue #15): the kinds of problem are orientation.reports.PROBLEMS, for
+# the kiosk, the staff form, the organisations' suggestions and the queue alike. The kiosk says
+# them in plain words for the person in front of the screen; the staff read the short names.
+LABELS["problem"]["wrong_address"] = N_("Mauvaise adresse")
+LABELS["problem_kiosk"] = {
+    "wrong_phone": N_("Le numéro ne marche pas"),
+    "outdated_hours": N_("Les heures ne sont pas bonnes"),
+    "wrong_address": N_("L'adresse n'est pas bonne"), "closed": N_("C'est fermé"),
+    "sent_elsewhere": N_("On m'a envoyé ailleurs"), "other": N_("Autre chose"),
+}
+LABELS["channel"]["organization"] = N_("organisation")
+LABELS["status"]["forwarded"] = N_("envoyé à l'organisation")
+
 # --- Refusals in the reader's language ------------------------------------------------------
 
 #: The core's English details (``InvalidData``, the guard's refusals), matched here and said

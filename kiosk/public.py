@@ -372,19 +372,6 @@ def service_page(request: HTMXRequest, db: DB, service_id: FromPath[str]) -> Tem
     )
 
 
-@post("/service/{service_id:str}/wrong", sync_to_thread=True, name="service_wrong",
-      status_code=200, opt={"limit": "report"})
-def service_wrong(request: HTMXRequest, db: DB, service_id: FromPath[str]) -> Template | Redirect:
-    """"Cette information est fausse": one tap, anonymous, for the organisation's editors."""
-    service = store.get_service(db, service_id)
-    if service.status != "active":
-        raise NotFound("service", service_id)
-    reports.report_problem(db, service.id, "wrong", channel="kiosk")
-    if request.htmx:
-        return screen(request, "_wrong.html")
-    return Redirect(f"/service/{service.id}", status_code=303)
-
-
 @get("/pathway/{pathway_id:str}", sync_to_thread=True, name="pathway")
 def pathway_page(request: HTMXRequest, db: DB, pathway_id: FromPath[str]) -> Template:
     pathway = store.get_pathway(db, pathway_id)
@@ -581,12 +568,13 @@ def not_found(fallback):
 
 # Imported here, not at the top: kiosk/help.py builds on screen() and settings() above.
 from .help import help_router  # noqa: E402
+from .wrong import wrong_router  # noqa: E402
 from .cache import PageCacheMiddleware  # noqa: E402
 
 kiosk_router = Router(
     path="/",
     route_handlers=[
-        home, need, search, service_page, service_wrong, pathway_page, slip_page, slip_print,
+        home, need, search, service_page, wrong_router, pathway_page, slip_page, slip_print,
         slip_pdf,
         help_router, set_language, reset, place_page, set_place, speak,
         create_static_files_router(path="/static", directories=[HERE / "static"],

@@ -2,8 +2,9 @@
 
 Three closed loops, all anonymous:
 
-- **Problem reports.** A kiosk user taps "Cette information est fausse" on a service; a social
-  worker reports a wrong number, a closed door, "on m'a renvoyé ailleurs" or outdated hours.
+- **Problem reports.** A kiosk user taps "Cette information est fausse" on a service (and may
+  say what is wrong in one more tap); a social worker reports a wrong number, outdated hours, a
+  wrong address, a closed door or "on m'a renvoyé ailleurs".
   A report says which service and what is wrong, from which channel and on which day — never
   who reported. Reports wait in a queue for the editors of the service's organisation.
 - **Referral follow-up.** Every slip carries a reference code derived from its content. When a
@@ -29,10 +30,21 @@ from . import store
 from .errors import InvalidData, NotFound
 from .models import new_id
 
-#: What can be wrong with a service (the kiosk's one tap is "wrong").
-PROBLEMS = ("wrong", "wrong_phone", "closed", "sent_elsewhere", "outdated_hours", "other")
+#: What can be wrong with a service: the one table of kinds the kiosk, the staff form, the
+#: organisations' suggestions and the queue share. "wrong" is the kiosk's old one-tap kind,
+#: kept so that reports recorded before the refine step still have a name.
+PROBLEMS = ("wrong", "wrong_phone", "outdated_hours", "wrong_address", "closed",
+            "sent_elsewhere", "other")
+#: The kinds a person can choose at the kiosk or in the staff form, in the order shown.
+CHOSEN_PROBLEMS = PROBLEMS[1:]
+#: What a suggested edit from an organisation's link says is wrong, by the field it changes.
+FIELD_PROBLEMS = {"phone": "wrong_phone", "hours": "outdated_hours", "closed": "closed",
+                  "address": "wrong_address"}
 CHANNELS = ("kiosk", "staff")
-REPORT_STATUSES = ("open", "fixed", "dismissed")
+REPORT_STATUSES = ("open", "fixed", "dismissed", "forwarded")
+#: How long after the one tap the kiosk may still say what is wrong: the person is still in
+#: front of the screen; later, nobody can change what was reported.
+REFINE_MINUTES = 10
 OUTCOMES = ("came", "helped", "sent_elsewhere")
 #: Why a person was sent elsewhere: a fixed list, so nothing personal can be typed in.
 SENT_ELSEWHERE = ("not_eligible", "wrong_service", "full", "documents_missing",
@@ -136,6 +148,29 @@ def _report(row: dict) -> ProblemReport:
                            ProblemReport, strict=False)
 
 
+def refine_problem(db: Database, report_id: str, kind: str, *,
+                   at: dt.datetime | None = None) -> ProblemReport:
+    """The kiosk's second tap: say what is wrong on the report the first tap made.
+
+    Only an open kiosk report still of kind "other" and made in the last ``REFINE_MINUTES``
+    can be refined, so a report id seen once cannot be used to rewrite other reports.
+    """
+    if kind not in CHOSEN_PROBLEMS:
+        raise InvalidData(f"kind must be one of {', '.join(CHOSEN_PROBLEMS)}", field="kind")
+    row = store.get_problem_report(db, report_id)
+    made = dt.datetime.fromisoformat(row["created_at"])
+    if (row["channel"] != "kiosk" or row["status"] != "open" or row["kind"] != "other"
+            or _now(at) - made > dt.timedelta(minutes=REFINE_MINUTES)):
+        raise InvalidData("this report can no longer be changed", field="kind")
+    store.set_problem_report_kind(db, report_id, kind)
+    return get_problem(db, report_id)
+
+
+def problem_of_field(field: str) -> str:
+    """The kind of problem a suggested edit of ``field`` corrects."""
+    return FIELD_PROBLEMS.get(field, "other")
+
+
 def get_problem(db: Database, report_id: str) -> ProblemReport:
     row = store.get_problem_report(db, report_id)
     return _report({**row, "service_name": store.get_service(db, row["service_id"]).name})
@@ -165,9 +200,10 @@ def problem_counts(db: Database, *, organization_id: str | None = None,
 
 def close_problem(db: Database, report_id: str, *, status: str, by: str,
                   at: dt.datetime | None = None) -> ProblemReport:
-    """Mark a report fixed or dismissed (``by`` is the editor, recorded on the report)."""
-    if status not in ("fixed", "dismissed"):
-        raise InvalidData("status must be fixed or dismissed", field="status")
+    """Mark a report fixed, dismissed (not a problem) or forwarded (sent to the organisation);
+    ``by`` is the editor, recorded on the report."""
+    if status not in REPORT_STATUSES[1:]:
+        raise InvalidData("status must be fixed, dismissed or forwarded", field="status")
     store.get_problem_report(db, report_id)
     store.close_problem_report(db, report_id, status=status, by=by,
                                at=_now(at).isoformat(timespec="seconds"))

@@ -759,7 +759,7 @@ def test_kiosk_one_tap_report_search_and_print_feed_the_console(staff):
     assert "Merci. Une personne va vérifier." in tapped.text
     db = fresh_db(staff)
     report = reports.problem_queue(db, service_id=staff.service.id)[0]
-    assert (report.kind, report.channel, report.note) == ("wrong", "kiosk", None)
+    assert (report.kind, report.channel, report.note) == ("other", "kiosk", None)
     for _ in range(3):
         client.get("/search", params={"q": "xylophone accordéon"})
     assert [r.terms for r in unmet.report(db, channel="kiosk")] == ["xylophone accordéon"]

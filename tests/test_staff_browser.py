@@ -197,7 +197,7 @@ def test_every_staff_screen_passes_axe(page, site):
             assert "vélo" not in page.content()
     # Screens htmx changes: a report sent, a record confirmed, a live check.
     page.goto(site.url + f"/staff/service/{service.id}")
-    page.get_by_label("Mauvais numéro ou personne ne répond").check()
+    page.get_by_label("Mauvais numéro", exact=True).check()
     page.get_by_role("button", name="Envoyer le signalement").click()
     page.wait_for_selector("#reported")
     check_axe(page, "reported")

@@ -339,7 +339,7 @@ def service_page(request: HTMXRequest, db: NamedDependency[Database], service_id
     return page(request, "staff/service.html", **_service_view(db, service, request),
                 pathways=pathways, can_edit=may_change(db, caller(request), service),
                 problems=reports.problem_queue(db, service_id=service.id),
-                kinds=reports.PROBLEMS, **capacity_view.service_context(request, db, service))
+                kinds=reports.CHOSEN_PROBLEMS, **capacity_view.service_context(request, db, service))
 
 
 @get("/pathway/{pathway_id:str}", sync_to_thread=True, name="staff_pathway",
@@ -426,7 +426,7 @@ def problems(request: HTMXRequest, db: NamedDependency[Database], status: FromQu
     return page(request, "staff/problems.html", status=status,
                 queue=reports.problem_queue(db, organization_id=org, status=status),
                 counts=reports.problem_counts(db, organization_id=org, status="open"),
-                orgs=org_names(db))
+                orgs=org_names(db), kinds=reports.PROBLEMS)
 
 
 @post("/problems/{report_id:str}", sync_to_thread=True, name="staff_problem_close",
@@ -529,7 +529,7 @@ def report_page(request: HTMXRequest, db: NamedDependency[Database], weeks: From
     since = _since(weeks)
     return page(request, "staff/reports.html", weeks=weeks, since=since,
                 unmet_rows=unmet.report(db, since=since),
-                problem_rows=reports.problem_counts(db, since=since),
+                problem_rows=reports.problem_counts(db, since=since), kinds=reports.PROBLEMS,
                 outcome_rows=reports.pathway_outcomes(db, since=since), orgs=org_names(db),
                 min_seen=unmet.MIN_SEEN)
 

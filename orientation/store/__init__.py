@@ -137,6 +137,7 @@ from .followup import (
     list_problem_reports,
     pathway_outcome_counts,
     problem_report_counts,
+    set_problem_report_kind,
     referral_outcome_rows,
 )
 from .helpdesk import (

@@ -69,6 +69,11 @@ def close_problem_report(db: Database, report_id: str, *, status: str, by: str,
                                                  "closed_at": at})
 
 
+def set_problem_report_kind(db: Database, report_id: str, kind: str) -> None:
+    with transaction(db):
+        db["problem_reports"].update(report_id, {"kind": kind})
+
+
 # --- Slips and outcomes -------------------------------------------------------------------
 
 
