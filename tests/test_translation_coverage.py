@@ -1,6 +1,7 @@
 """The seed is translated whole: every text a person reads on a pathway (need, summary, each
-step's action, what to bring and fallback) and every need (label, description), in Dutch,
-English and Arabic. French is the source; ``orientation check`` prints the same figures."""
+step's action, what to bring and fallback), every need (label, description), every service
+(name, description, access texts, documents) and every organisation's own texts (description,
+contacts' roles, how to reach its places), in Dutch, English and Arabic. French is the source; ``orientation check`` prints the same figures."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from orientation.cli import cli
 
 
 @pytest.mark.parametrize("lang", translations.TARGETS)
-@pytest.mark.parametrize("kind", ["pathways", "needs"])
+@pytest.mark.parametrize("kind", ["pathways", "needs", "services", "organizations"])
 def test_the_seed_is_translated_whole(db, lang, kind):
     [found] = [c for c in translations.coverage(db) if c.lang == lang and c.kind == kind]
     assert found.total > 0
