@@ -53,9 +53,11 @@ def test_a_file_translates_the_organisation_its_services_people_and_places(tmp_p
     assert org.texts("description", "en") == (org.description, "fr")
     service = store.get_service(db, slug_id("service", "actiris-inscription"))
     nl = service.translations["nl"]
-    # The file wins field by field: the inline block's description (nl) stays.
+    # A field the file does not give is not translated: the French shows, marked as French
+    # (the seed has no inline service translation blocks any more).
     assert nl.name == "Inschrijven als werkzoekende"
-    assert nl.description and service.texts("description", "nl")[1] == "nl"
+    assert nl.description is None
+    assert service.texts("description", "nl") == (service.description, "fr")
     assert service.documents("nl") == (ACTIRIS_NL["services"]["actiris-inscription"]["documents"],
                                        "nl")
     assert service.texts("digital_note", "nl")[1] == "nl"
