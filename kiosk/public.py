@@ -378,10 +378,12 @@ def pathway_page(request: HTMXRequest, db: DB, pathway_id: FromPath[str]) -> Tem
     if pathway.status != "active":
         raise NotFound("pathway", pathway_id)
     where = place.current(request)
+    slip = slips.for_pathway(db, localize(db, pathway, where.commune), lang=language(request))
+    # A step at a shelter or food aid that said how many places it has left tonight.
+    rooms = capacity.current(db, [step.service.id for step in slip.steps],
+                             hours=settings(request).capacity_fresh_hours)
     return screen(request, "pathway.html", pathway=pathway, place=where,
-                  asks=any(step.role for step in pathway.steps),
-                  slip=slips.for_pathway(db, localize(db, pathway, where.commune),
-                                         lang=language(request)))
+                  asks=any(step.role for step in pathway.steps), slip=slip, rooms=rooms)
 
 
 # --- Slip -----------------------------------------------------------------------------------

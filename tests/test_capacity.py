@@ -256,3 +256,17 @@ def test_the_count_is_said_in_the_persons_language_with_arabic_plurals(client, d
     assert "3 أماكن شاغرة الليلة" in client.get(f"/service/{shelter.id}").text
     client.cookies.set("lang", "nl")
     assert "3 vrije plaatsen vanavond" in client.get(f"/service/{shelter.id}").text
+
+
+def test_a_pathway_step_says_how_many_places_are_left_tonight(client, db_path):
+    from orientation.seed import slug_id
+
+    db = store.connect(db_path)
+    pathway = store.get_pathway(db, slug_id("pathway", "sans-abri-ce-soir-bruxelles"))
+    step_service = store.get_service(db, pathway.steps[0].service_id)
+    page = client.get(f"/pathway/{pathway.id}").text
+    assert "ce soir —" not in page
+    capacity.publish(db, _editor(step_service), step_service.id, available=0)
+    db.close()
+    page = client.get(f"/pathway/{pathway.id}").text
+    assert "Plus de place libre ce soir" in page
