@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +28,8 @@ import httpx
 
 from orientation import seed as seeding
 from orientation import store
+
+from .server import free_port, wait_up
 
 #: wrk reports percentiles only through a Lua hook: one machine-readable line per run.
 WRK_SCRIPT = """
@@ -53,12 +53,6 @@ ROWS = (
     ("hsds", "/hsds/services?per_page=50", 400),
     ("pdf", "slip PDF /slip.pdf?pathway=", None),
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def build(folder: Path, large: int) -> dict[str, str]:
@@ -117,7 +111,7 @@ SERVERS = {
 def start(template: Path, work: Path, workers: int, server: str) -> tuple[subprocess.Popen, str]:
     """``orientation serve`` on a fresh copy of the template's database and index."""
     shutil.copytree(template, work)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "ORIENTATION_DB": str(work / "orientation.db"),
            "ORIENTATION_INDEX_DIR": str(work / "index"),
            "ORIENTATION_RATE_LIMIT": str(10**9), "ORIENTATION_PRINTER_TARGET": str(work / "slips"),
@@ -126,17 +120,8 @@ def start(template: Path, work: Path, workers: int, server: str) -> tuple[subpro
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return process, base
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            sys.exit(f"server did not start: {process.stderr.read()[-2000:]}")
-        time.sleep(0.2)
+    wait_up(process, base, seconds=180)
+    return process, base
 
 
 def wrk(url: str, *, seconds: float, connections: int, script: Path) -> dict[str, float]:

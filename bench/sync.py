@@ -26,7 +26,7 @@ from orientation import duplicates, importer, store
 from orientation import seed as seeding
 from orientation.sync import sync
 
-from .writers import _cli, _free_port
+from .server import cli, free_port, wait_up
 
 BALTIMORE = Path(__file__).parent.parent / "tests" / "data" / "baltimore-icarol" / "icarol-csv"
 
@@ -45,25 +45,16 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="orientation-sync-"))
     env = {**os.environ, "ORIENTATION_DB": str(work / "central.db"),
            "ORIENTATION_INDEX_DIR": str(work / "index"), "ORIENTATION_RATE_LIMIT": "0"}
-    _cli("seed", env=env)
-    secret = _cli("keys", "create", "--name", "Bench", "--role", "admin", env=env
+    cli("seed", env=env)
+    secret = cli("keys", "create", "--name", "Bench", "--role", "admin", env=env
                   ).strip().splitlines()[-1]
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "orientation.cli", "serve", "--port",
                                str(port)], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                sys.exit("server did not start")
-            time.sleep(0.2)
+        wait_up(server, base)
         kiosk = store.connect(work / "kiosk.db")
         seeding.ensure_taxonomy(kiosk)
         report = _timed("first sync (everything)", lambda: sync(kiosk, base))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,17 +26,7 @@ import httpx
 
 from orientation import store
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _cli(*args: str, env: dict[str, str]) -> str:
-    result = subprocess.run([sys.executable, "-m", "orientation.cli", *args], env=env,
-                            capture_output=True, text=True, check=True)
-    return result.stdout
+from .server import cli, free_port, wait_up
 
 
 def main() -> None:
@@ -53,31 +42,21 @@ def main() -> None:
     env = {**os.environ, "ORIENTATION_DB": str(db_path), "ORIENTATION_INDEX_DIR": str(work / "index"),
            "ORIENTATION_RATE_LIMIT": "0", "ORIENTATION_PRINTER_TARGET": str(work / "slips"),
            "ORIENTATION_SPEECH_DIR": str(work / "speech")}
-    _cli("seed", env=env)
-    secret = _cli("keys", "create", "--name", "Load test", "--role", "admin", env=env
+    cli("seed", env=env)
+    secret = cli("keys", "create", "--name", "Load test", "--role", "admin", env=env
                   ).strip().splitlines()[-1]
     db = store.connect(db_path)
     services = [row["id"] for row in db.query("select id from services order by id limit 12")]
     db.close()
 
-    port = _free_port()
+    port = free_port()
     serve = [sys.executable, "-m", "orientation.cli", "serve", "--port", str(port)]
     if args.workers > 1:
         serve += ["--workers", str(args.workers)]
     server = subprocess.Popen(serve, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                               text=True)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or server.poll() is not None:
-            server.kill()
-            sys.exit(f"server did not start: {server.stderr.read()[-2000:]}")
-        time.sleep(0.2)
+    wait_up(server, base)
 
     lock = threading.Lock()
     acknowledged: list[str] = []
