@@ -22,17 +22,10 @@ from sqlite_utils import Database
 from orientation import capacity, store
 from orientation.errors import InvalidData
 
-from . import i18n
 from .guards import post_guard
+from .verify import link_page
 
 DB = NamedDependency[Database]
-HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin",
-           "X-Robots-Tag": "noindex"}
-
-
-def _page(template: str, lang: str, status_code: int = 200, **context: Any) -> Template:
-    return Template(template, status_code=status_code, headers=HEADERS,
-                    context={"lang": lang, "dir": i18n.direction(lang), **context})
 
 
 def _form(request: Request, db: Database, token: str, link: capacity.CapacityLink, *,
@@ -49,7 +42,7 @@ def _form(request: Request, db: Database, token: str, link: capacity.CapacityLin
         rows.append({"service": s, "last": last,
                      "fresh": bool(last and last.fresh(now, hours)),
                      "unit": last.unit if last else _unit_of(db, s)})
-    return _page("places/form.html", org.data_contact_lang or "fr", status_code=status_code,
+    return link_page("places/form.html", org.data_contact_lang or "fr", status_code=status_code,
                  org=org, token=token, rows=rows, error=error, saved=saved or [],
                  posted=posted or {}, fresh_hours=hours)
 
@@ -65,7 +58,7 @@ def places_form(request: Request, db: DB, token: FromPath[str]) -> Template:
     try:
         link = capacity.open_link(db, token)
     except capacity.LinkRefused as exc:
-        return _page("places/refused.html", "fr", status_code=410, reason=exc.reason)
+        return link_page("places/refused.html", "fr", status_code=410, reason=exc.reason)
     return _form(request, db, token, link)
 
 
@@ -76,7 +69,7 @@ def places_save(request: Request, db: DB, token: FromPath[str],
     try:
         link = capacity.open_link(db, token)
     except capacity.LinkRefused as exc:
-        return _page("places/refused.html", "fr", status_code=410, reason=exc.reason)
+        return link_page("places/refused.html", "fr", status_code=410, reason=exc.reason)
     counts: dict[str, dict[str, object]] = {}
     for key, value in posted.items():
         kind, _, service_id = key.partition(":")

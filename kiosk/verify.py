@@ -29,13 +29,15 @@ HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin",
            "X-Robots-Tag": "noindex"}
 
 
-def _page(template: str, lang: str, status_code: int = 200, **context: Any) -> Template:
+def link_page(template: str, lang: str, status_code: int = 200, **context: Any) -> Template:
+    """A page reached through a secret link (this form, the capacity form of kiosk/places.py):
+    never cached, never indexed, no Referer to another site."""
     return Template(template, status_code=status_code, headers=HEADERS,
                     context={"lang": lang, "dir": i18n.direction(lang), **context})
 
 
 def _refused(exc: reminders.LinkRefused) -> Template:
-    return _page("verify/refused.html", "fr", status_code=410, reason=exc.reason)
+    return link_page("verify/refused.html", "fr", status_code=410, reason=exc.reason)
 
 
 @get("/{token:str}", sync_to_thread=True, name="verify_form")
@@ -46,7 +48,7 @@ def verify_form(request: Request, db: DB, token: FromPath[str]) -> Template:
         return _refused(exc)
     org = store.get_organization(db, link.organization_id)
     months = request.app.state.settings.stale_months
-    return _page("verify/form.html", org.data_contact_lang, org=org, token=token,
+    return link_page("verify/form.html", org.data_contact_lang, org=org, token=token,
                  records=reminders.form(db, org.id, default_months=months),
                  kinds={key: value[0] for key, value in suggestions.FIELDS.items()},
                  field_name=reminders.field_name, expires=link.expires_at)
@@ -64,7 +66,7 @@ def verify_answer(request: Request, db: DB, token: FromPath[str],
     except reminders.LinkRefused as exc:
         return _refused(exc)
     writes.sync_index(request.app.state.index, db)
-    return _page("verify/done.html", org.data_contact_lang, org=org, result=result)
+    return link_page("verify/done.html", org.data_contact_lang, org=org, result=result)
 
 
 verify_router = Router(
