@@ -41,16 +41,10 @@ def _form(request: Request, db: Database, token: str, link: capacity.CapacityLin
         last = next(iter(kept.get(s.id, [])), None)
         rows.append({"service": s, "last": last,
                      "fresh": bool(last and last.fresh(now, hours)),
-                     "unit": last.unit if last else _unit_of(db, s)})
+                     "unit": last.unit if last else capacity.unit_of(db, s)})
     return link_page("places/form.html", org.data_contact_lang or "fr", status_code=status_code,
                  org=org, token=token, rows=rows, error=error, saved=saved or [],
                  posted=posted or {}, fresh_hours=hours)
-
-
-def _unit_of(db: Database, service) -> str:
-    """Food aid counts meals or parcels; a shelter counts places."""
-    food = store.get_term_by_code(db, "aide-alimentaire").id
-    return "repas" if food in service.needs else "places"
 
 
 @get("/{token:str}", sync_to_thread=True, name="places_form")

@@ -228,19 +228,27 @@ def link_caller(link: CapacityLink) -> Caller:
 def counted_services(db: Database, organization_id: str) -> list:
     """The organisation's active services that are asked for counts: those answering a
     counted need, and any that already published one."""
-    codes = {store.get_term_by_code(db, code).id for code in COUNTED_NEEDS
-             if _term_exists(db, code)}
+    codes = set(_term_ids(db, COUNTED_NEEDS).values())
     services = store.list_services(db, organization_id=organization_id, status="active")
     published = of_services(db, [s.id for s in services])
     return [s for s in services if codes.intersection(s.needs) or s.id in published]
 
 
-def _term_exists(db: Database, code: str) -> bool:
-    try:
-        store.get_term_by_code(db, code)
-    except NotFound:
-        return False
-    return True
+def _term_ids(db: Database, codes: Iterable[str]) -> dict[str, str]:
+    """need code -> term id, for the codes this directory has (an imported one may lack some)."""
+    found = {}
+    for code in codes:
+        try:
+            found[code] = store.get_term_by_code(db, code).id
+        except NotFound:
+            continue
+    return found
+
+
+def unit_of(db: Database, service) -> str:
+    """What a service counts when it has not said: food aid counts meals, the rest places."""
+    food = _term_ids(db, ["aide-alimentaire"]).get("aide-alimentaire")
+    return "repas" if food in service.needs else "places"
 
 
 def publish_from_link(db: Database, token: str, counts: dict[str, dict[str, object]], *,
