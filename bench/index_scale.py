@@ -62,21 +62,14 @@ def _pct(samples: list[float]) -> tuple[float, float]:
 
 
 def phase_generate(folder: Path, size: int) -> dict:
-    from bench.search import synthetic
-    from orientation import seed as seeding
+    from bench.search import seed_plus_synthetic
     from orientation import store
 
     db = store.connect(folder / "orientation.db")
-    seeding.load(db)
-    source = store.connect(folder / "source.db")
-    seeding.load(source)
-    started = time.perf_counter()
-    synthetic(db, source, size)
-    source.close()
-    (folder / "source.db").unlink()
+    seconds = seed_plus_synthetic(db, folder, size)
     count = db["services"].count
     db.close()
-    return {"seconds": time.perf_counter() - started, "services": count}
+    return {"seconds": seconds, "services": count}
 
 
 def phase_build(folder: Path) -> dict:

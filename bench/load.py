@@ -26,9 +26,9 @@ from pathlib import Path
 
 import httpx
 
-from orientation import seed as seeding
 from orientation import store
 
+from .search import seed_plus_synthetic
 from .server import free_port, wait_up
 
 #: wrk reports percentiles only through a Lua hook: one machine-readable line per run.
@@ -61,17 +61,9 @@ def build(folder: Path, large: int) -> dict[str, str]:
     folder.mkdir(parents=True)
     db_path = folder / "orientation.db"
     db = store.connect(db_path)
-    seeding.load(db)
+    seconds = seed_plus_synthetic(db, folder, large)
     if large:
-        from bench.search import synthetic
-
-        source = store.connect(folder / "source.db")
-        seeding.load(source)
-        started = time.perf_counter()
-        synthetic(db, source, large)
-        source.close()
-        (folder / "source.db").unlink()
-        print(f"  generated {large} services in {time.perf_counter() - started:.1f} s")
+        print(f"  generated {large} services in {seconds:.1f} s")
     pathway = next(p for p in store.list_pathways(db, status="active") if len(p.steps) > 1)
     service = next(s for s in store.iter_services(db, status="active") if s.contact_ids)
     db.close()

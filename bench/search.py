@@ -31,8 +31,8 @@ from sqlite_utils import Database
 
 from orientation import communes, store
 from orientation.models import (
-    AccessRules,
     Accessibility,
+    AccessRules,
     Address,
     DigitalRequirement,
     Location,
@@ -94,6 +94,23 @@ _PATTERNS = [
     [("SA", "09:30", "12:30", "walk_in")],
     [("MO,TU,WE,TH,FR,SA,SU", "00:00", "24:00", "phone")],
 ]
+
+
+def seed_plus_synthetic(db: Database, folder: Path, size: int) -> float:
+    """The seed loaded into ``db``, plus ``size`` services made from the seed's texts (through
+    a scratch copy of the seed in ``folder``); returns the seconds the generation took."""
+    from orientation import seed as seeding
+
+    seeding.load(db)
+    if not size:
+        return 0.0
+    source = store.connect(folder / "source.db")
+    seeding.load(source)
+    started = time.perf_counter()
+    synthetic(db, source, size)
+    source.close()
+    (folder / "source.db").unlink()
+    return time.perf_counter() - started
 
 
 def synthetic(db: Database, source_db: Database, size: int, *, seed: int = 42) -> None:
