@@ -38,9 +38,10 @@ class Capacity(msgspec.Struct, kw_only=True, frozen=True):
     updated_by: str
 
     def fresh(self, at: dt.datetime, hours: float) -> bool:
-        """Young enough to be shown as the current figure."""
-        return dt.timedelta(0) <= at - self.updated <= dt.timedelta(hours=hours) or \
-            (self.updated > at and self.updated - at < dt.timedelta(minutes=5))
+        """Young enough to be shown as the current figure. A count up to five minutes "in the
+        future" is current too: it was given by another worker whose clock runs a little ahead."""
+        age = at - self.updated
+        return -dt.timedelta(minutes=5) < age <= dt.timedelta(hours=hours)
 
 
 def _now(at: dt.datetime | None) -> dt.datetime:
